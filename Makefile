@@ -1,0 +1,51 @@
+# The two commands of the set-up contract, and the rest of the developer loop.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= development.ini
+
+.PHONY: serve test install install-test init lint format catalogues bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Reinstall only when the package metadata changes.
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[testing]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+var/Data.fs: | $(VENV)/.installed
+	$(BIN)/portal init $(CONFIG) --demo
+
+init: install
+	$(BIN)/portal init $(CONFIG)
+
+serve: install var/Data.fs
+	$(BIN)/pserve $(CONFIG)
+
+test: install-test
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check portal forms reports exports workflows tests
+
+format: install-test
+	$(BIN)/ruff format portal forms reports exports workflows tests
+
+# Re-extract the message catalogue template and merge it into the translations.
+catalogues: install-test
+	$(BIN)/pot-create -c lingua.cfg -o portal/locale/portal.pot portal
+	for lang in zh_CN en; do \
+	  $(BIN)/pybabel update -D portal -i portal/locale/portal.pot -d portal/locale -l $$lang --no-fuzzy-matching; \
+	done
+
+clean:
+	rm -rf $(VENV) build *.egg-info test-output

@@ -1,0 +1,2 @@
+"""Tabular and exchange formats: CSV and Excel readers/writers, streaming.
+A library: it never imports `portal`."""

@@ -1,0 +1,72 @@
+"""The audit log: who did what, where, when, from which address, and with what outcome.
+
+Most events are written in the request's transaction, so they land exactly when the change
+they describe lands. Security events (failed logins, lockouts, denied access) must survive
+even when the request's transaction aborts: those are written after the request, in a
+transaction of their own.
+"""
+
+import logging
+
+from portal import models
+
+log = logging.getLogger(__name__)
+
+# Keys that must never reach the audit log, whatever a caller passes.
+_FORBIDDEN_KEYS = {"password", "new_password", "token", "csrf_token", "secret"}
+
+
+def _row(request, event, outcome, target, unit, detail):
+    actor = detail.pop("actor", None) if detail else None
+    if actor is None:
+        identity = request.identity
+        actor = identity.login if identity is not None else None
+    return models.AuditEvent(
+        event=event,
+        outcome=outcome,
+        actor=actor,
+        ip=request.client_addr,
+        org_code=getattr(unit, "code", None),
+        org_path=getattr(unit, "path", None),
+        target=target,
+        detail=detail or None,
+    )
+
+
+def record(request, event, outcome="success", target=None, unit=None, detail=None,
+           independent=False):
+    """Add an audit event. `independent=True` writes it even if the request aborts."""
+    detail = {k: v for k, v in (detail or {}).items() if k not in _FORBIDDEN_KEYS}
+    row = _row(request, event, outcome, target, unit, detail)
+    if independent:
+        after_request(request, lambda session: session.add(row))
+    else:
+        request.dbsession.add(row)
+    # The log line names the event, never values.
+    log.info("audit %s %s actor=%s target=%s", event, outcome, row.actor, target)
+    return row
+
+
+def after_request(request, work):
+    """Run work(session) in its own SQL transaction once the request's has ended.
+
+    Waiting for the end keeps it clear of the request's locks (SQLite has one writer).
+    """
+    pending = request.environ.setdefault("portal.after_request", [])
+    if not pending:
+        request.add_finished_callback(_run_pending)
+    pending.append(work)
+
+
+def _run_pending(request):
+    work_items = request.environ.pop("portal.after_request", [])
+    session = request.registry.dbsession_factory()
+    try:
+        for work in work_items:
+            work(session)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("could not write independent audit/security records")
+    finally:
+        session.close()

@@ -1,0 +1,26 @@
+"""URL dispatch for what is not content: login, the JSON API, static assets.
+
+Everything else (the org tree, accounts, audit) is reached by traversal from the site root.
+"""
+
+from pyramid.security import NO_PERMISSION_REQUIRED
+
+
+def site_root(request):
+    """The site root, whether or not the request was traversed."""
+    return request.zodb.root()["site"]
+
+
+def includeme(config):
+    config.add_request_method(site_root, "root_site", reify=True)
+    config.add_static_view("static", "portal:static", cache_max_age=3600,
+                           permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view("deform_static", "deform:static", cache_max_age=3600,
+                           permission=NO_PERMISSION_REQUIRED)
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("api_tokens", "/api/v1/tokens")
+    config.add_route("api_token_current", "/api/v1/tokens/current")
+    config.add_route("api_me", "/api/v1/me")
+    config.add_route("api_orgunit", "/api/v1/orgunits/{code}")
+    config.add_route("api_openapi", "/api/v1/openapi.json")

@@ -1,0 +1,135 @@
+"""The `portal` command: portal SUBCOMMAND CONFIG [options].
+
+Each subcommand boots the application from the .ini (pyramid.paster.bootstrap) and runs
+inside one transaction spanning ZODB and SQL, like a request.
+"""
+
+import argparse
+import getpass
+import sys
+
+from pyramid.paster import bootstrap, setup_logging
+
+
+def _env(config_uri):
+    setup_logging(config_uri)
+    return bootstrap(config_uri)
+
+
+def cmd_migrate(args):
+    from portal.services.setup import migrate
+
+    with _env(args.config) as env:
+        migrate(env["registry"].sql_engine)
+    print("SQL schema is at the newest revision.")
+
+
+def cmd_evolve(args):
+    from portal.services.setup import ensure_site
+
+    with _env(args.config) as env, env["request"].tm:
+        _site, applied = ensure_site(env["request"].zodb.root())
+    print(f"Applied evolve steps: {', '.join(applied)}" if applied else "ZODB is up to date.")
+
+
+def cmd_init(args):
+    from portal.demo import load_demo, load_divisions
+    from portal.services.setup import ensure_site, migrate
+
+    with _env(args.config) as env:
+        migrate(env["registry"].sql_engine)
+        request = env["request"]
+        with request.tm:
+            site, applied = ensure_site(request.zodb.root())
+            if site.unit_by_code("110000") is None:
+                load_divisions(site)
+                print("Loaded Beijing's divisions (city and districts).")
+            if args.demo and load_demo(site):
+                print("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
+    print("Initialised.")
+
+
+def cmd_user_add(args):
+    from portal import audit
+    from portal.services.accounts import create_account, grant_role
+
+    password = _read_password(args)
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            site = request.root_site
+            unit = site.unit_by_code(args.org)
+            if unit is None:
+                return _fail(f"no organisation unit with code {args.org}")
+            try:
+                account = create_account(site, args.login, args.name or args.login, args.org,
+                                         password)
+                grant_role(account, args.role, unit)
+            except ValueError as e:
+                request.tm.abort()
+                return _fail(request.localizer.translate(e.args[0]))
+            audit.record(request, "account.create", target=args.login, unit=unit,
+                         detail={"actor": "cli", "role": args.role})
+    print(f"Created {args.login} with role {args.role} at {args.org}.")
+    return 0
+
+
+def _read_password(args) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_orgs_import(args):
+    from portal.services import orgtree
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            with open(args.file, "rb") as f:
+                result = orgtree.import_file(request, f, args.file)
+            if result.errors:
+                request.tm.abort()
+                for error in result.errors:
+                    print(request.localizer.translate(error), file=sys.stderr)
+                return 1
+    print(f"Imported {result.created} new and {result.updated} changed units.")
+    return 0
+
+
+def _fail(message) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name, func, help):
+        c = sub.add_parser(name, help=help)
+        c.add_argument("config", help="the .ini file, e.g. development.ini")
+        c.set_defaults(func=func)
+        return c
+
+    init = command("init", cmd_init, "create or upgrade storage; load the divisions")
+    init.add_argument("--demo", action="store_true", help="also load demo units and accounts")
+    command("migrate", cmd_migrate, "upgrade the SQL schema (Alembic)")
+    command("evolve", cmd_evolve, "apply pending ZODB evolve steps")
+    user = command("user-add", cmd_user_add, "add an account (password read from stdin)")
+    user.add_argument("login")
+    user.add_argument("--role", required=True)
+    user.add_argument("--org", required=True, help="code of the unit the role is granted at")
+    user.add_argument("--name", help="display name (default: the login)")
+    orgs = command("orgs-import", cmd_orgs_import, "import org units from CSV or XLSX")
+    orgs.add_argument("file")
+    return p
+
+
+def main(argv=None) -> int:
+    args = parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""One security policy: who the caller is (session or bearer token) and what they may do.
+
+Roles are granted at an org unit and hold for its whole subtree (local roles, collected by
+walking the lineage). The site ACL maps role principals to permissions and ends in
+DENY_ALL, so anything not granted is refused.
+"""
+
+import datetime as dt
+import hashlib
+import os
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pyramid.authorization import DENY_ALL, ACLHelper, Allow, Authenticated, Everyone
+from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
+from pyramid.interfaces import ISecurityPolicy
+from pyramid.session import SignedCookieSessionFactory
+from pyramid.traversal import lineage
+from zope.interface import implementer
+
+from portal import models
+
+
+class Permission(StrEnum):
+    HOME = "portal:home"
+    ORG_VIEW = "org:view"
+    ORG_EDIT = "org:edit"
+    ACCOUNT_VIEW = "account:view"
+    ACCOUNT_EDIT = "account:edit"
+    ROLE_GRANT = "role:grant"
+    AUDIT_VIEW = "audit:view"
+
+
+class Role(StrEnum):
+    SYSADMIN = "sysadmin"
+    SECADMIN = "secadmin"
+    AUDITOR = "auditor"
+    CITY_MANAGER = "city_manager"
+    DISTRICT_MANAGER = "district_manager"
+    CENTRE_STAFF = "centre_staff"
+    STATION_STAFF = "station_staff"
+    REFERRAL_DESK = "referral_desk"
+
+
+P = Permission
+# The three administrators are kept apart (系统管理员 / 安全管理员 / 审计管理员): the system
+# admin configures but grants no roles and reads no audit log; the security admin grants
+# roles; the audit admin only reads the audit log.
+ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
+    Role.SYSADMIN: (P.ORG_VIEW, P.ORG_EDIT, P.ACCOUNT_VIEW, P.ACCOUNT_EDIT),
+    Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT),
+    Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW),
+    Role.CITY_MANAGER: (P.ORG_VIEW,),
+    Role.DISTRICT_MANAGER: (P.ORG_VIEW,),
+    Role.CENTRE_STAFF: (P.ORG_VIEW,),
+    Role.STATION_STAFF: (P.ORG_VIEW,),
+    Role.REFERRAL_DESK: (P.ORG_VIEW,),
+}
+
+# Where each role may be granted (None: any unit).
+ROLE_UNIT_TYPES: dict[Role, tuple[str, ...] | None] = {
+    Role.SYSADMIN: None,
+    Role.SECADMIN: None,
+    Role.AUDITOR: None,
+    Role.CITY_MANAGER: ("city",),
+    Role.DISTRICT_MANAGER: ("district",),
+    Role.CENTRE_STAFF: ("centre",),
+    Role.STATION_STAFF: ("station",),
+    Role.REFERRAL_DESK: ("hospital",),
+}
+
+
+def role_principal(role: str) -> str:
+    return f"role:{role}"
+
+
+def site_acl() -> list:
+    acl = [(Allow, Authenticated, P.HOME)]
+    for role, permissions in ROLE_PERMISSIONS.items():
+        acl.append((Allow, role_principal(role), permissions))
+    acl.append(DENY_ALL)
+    return acl
+
+
+@dataclass
+class Identity:
+    login: str
+    name: str
+    account: object
+    via: str  # "session" or "token"
+    _roles_cache: dict = field(default_factory=dict, repr=False)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_secret_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def local_roles(identity: Identity, context) -> frozenset[str]:
+    """Roles the identity holds at context: those granted on the context's org unit or above."""
+    scope = getattr(context, "org_scope", None)
+    unit = scope() if scope is not None else None
+    if unit is None:
+        return frozenset()
+    key = unit._p_oid or id(unit)
+    cached = identity._roles_cache.get(key)
+    if cached is None:
+        roles: set[str] = set()
+        for node in lineage(unit):
+            granted = getattr(node, "local_roles", None)
+            if granted is not None:
+                roles.update(granted.get(identity.login, ()))
+        cached = identity._roles_cache[key] = frozenset(roles)
+    return cached
+
+
+@implementer(ISecurityPolicy)
+class PortalSecurityPolicy:
+    """Identity from a bearer token (API) or from the login session (browser)."""
+
+    def __init__(self, idle_minutes: int = 30, token_hours: int = 12):
+        self.idle = dt.timedelta(minutes=idle_minutes)
+        self.token_lifetime = dt.timedelta(hours=token_hours)
+        self.acl = ACLHelper()
+
+    # -- identity ------------------------------------------------------------------------
+    def identity(self, request):
+        # Cached on the request: looked up once, whatever asks.
+        if "portal.identity" not in request.environ:
+            request.environ["portal.identity"] = self._load_identity(request)
+        return request.environ["portal.identity"]
+
+    def _load_identity(self, request):
+        now = models.utcnow()
+        bearer = bearer_token(request)
+        if bearer is not None:
+            row = request.dbsession.get(models.ApiToken, hash_token(bearer))
+            if row is None or row.expires <= now or row.last_seen + self.idle <= now:
+                return None
+            if now - row.last_seen > dt.timedelta(minutes=1):
+                row.last_seen = now
+            return self._identity_for(request, row.login, "token")
+        session_id = request.session.get("auth")
+        if not session_id:
+            return None
+        row = request.dbsession.get(models.AuthSession, session_id)
+        if row is None or row.last_seen + self.idle <= now:
+            return None
+        if now - row.last_seen > dt.timedelta(minutes=1):
+            row.last_seen = now
+        return self._identity_for(request, row.login, "session")
+
+    @staticmethod
+    def _identity_for(request, login, via):
+        account = request.zodb.root()["site"]["accounts"].get(login)
+        if account is None or not account.active:
+            return None
+        return Identity(login=login, name=account.name, account=account, via=via)
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return identity.login if identity else None
+
+    # -- authorization -------------------------------------------------------------------
+    def effective_principals(self, request, context) -> list[str]:
+        principals = [Everyone]
+        identity = self.identity(request)
+        if identity is not None:
+            principals += [Authenticated, f"user:{identity.login}"]
+            principals += [role_principal(r) for r in sorted(local_roles(identity, context))]
+        return principals
+
+    def permits(self, request, context, permission):
+        return self.acl.permits(context, self.effective_principals(request, context), permission)
+
+    # -- login / logout ------------------------------------------------------------------
+    def remember(self, request, userid, **kw):
+        """Start a fresh session: new cookie session, new CSRF token, new server-side row."""
+        request.session.invalidate()
+        session_id = new_secret_token()
+        request.dbsession.add(
+            models.AuthSession(id=session_id, login=userid, ip=request.client_addr)
+        )
+        request.session["auth"] = session_id
+        new_csrf_token(request)
+        request.environ.pop("portal.identity", None)
+        return []
+
+    def forget(self, request, **kw):
+        session_id = request.session.get("auth")
+        if session_id:
+            row = request.dbsession.get(models.AuthSession, session_id)
+            if row is not None:
+                request.dbsession.delete(row)
+        request.session.invalidate()
+        request.environ.pop("portal.identity", None)
+        return []
+
+
+def bearer_token(request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+def issue_api_token(request, login: str, lifetime: dt.timedelta) -> str:
+    token = new_secret_token()
+    request.dbsession.add(
+        models.ApiToken(
+            token_hash=hash_token(token), login=login, expires=models.utcnow() + lifetime
+        )
+    )
+    return token
+
+
+def csrf_applies(request) -> bool:
+    """Bearer-token requests carry no ambient credentials, so CSRF does not apply to them."""
+    return bearer_token(request) is None
+
+
+def load_secret(settings: dict) -> str:
+    """The signing secret: from settings, or a file generated on first start."""
+    if settings.get("portal.secret"):
+        return settings["portal.secret"]
+    path = settings.get("portal.secret_file")
+    if not path:
+        raise ValueError("set portal.secret or portal.secret_file")
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    with open(path) as f:
+        return f.read().strip()
+
+
+def includeme(config):
+    from pyramid.settings import asbool
+
+    settings = config.get_settings()
+    idle = int(settings.get("portal.session_idle_minutes", 30))
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            load_secret(settings),
+            cookie_name="portal_session",
+            secure=asbool(settings.get("portal.cookie_secure", False)),
+            httponly=True,
+            samesite="Lax",
+            timeout=idle * 60,
+            reissue_time=60,
+        )
+    )
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)
+    config.set_security_policy(PortalSecurityPolicy(idle_minutes=idle))
+    config.set_default_permission(Permission.HOME)

@@ -1,0 +1,181 @@
+"""Accounts: password hashing and policy, authentication with lockout, and role grants."""
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from portal import audit, models
+from portal.i18n import _
+from portal.resources import Account
+from portal.security import ROLE_UNIT_TYPES, Role
+
+MAX_FAILURES = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+LOGIN_RE = re.compile(r"^[a-z][a-z0-9_.-]{1,31}$")
+
+_hasher = PasswordHasher()  # argon2id with the library's (RFC 9106) defaults
+# Verified against when the login is unknown, so timing does not reveal which logins exist.
+_DUMMY_HASH = _hasher.hash("not a real password: timing equaliser")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problems(password: str, login: str) -> list:
+    """Translation strings explaining what the password lacks; empty when it is acceptable."""
+    problems = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        problems.append(_("password_too_short", default="At least ${n} characters.",
+                          mapping={"n": MIN_PASSWORD_LENGTH}))
+    classes = sum(
+        bool(re.search(pattern, password))
+        for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]")
+    )
+    if classes < 3:
+        problems.append(_("password_classes", default="Use at least 3 of: lower-case letters, "
+                          "upper-case letters, digits, symbols."))
+    if login and login.lower() in password.lower():
+        problems.append(_("password_contains_login", default="Must not contain the login name."))
+    return problems
+
+
+def valid_login(login: str) -> bool:
+    return bool(LOGIN_RE.match(login or ""))
+
+
+@dataclass
+class LoginResult:
+    account: Account | None
+    # "ok", "bad_credentials", "locked" — the UI shows one message for the last two
+    status: str
+
+
+def authenticate(request, login: str, password: str) -> LoginResult:
+    """Check a login and password, counting failures and locking after MAX_FAILURES.
+
+    Failure counts and their audit rows are written after the request, independently of
+    its transaction, so an aborted request cannot erase a failed attempt.
+    """
+    login = (login or "").strip().lower()[:64]
+    now = models.utcnow()
+    throttle = request.dbsession.get(models.LoginThrottle, login)
+    account = request.root_site["accounts"].get(login) if login else None
+
+    if throttle is not None and throttle.locked_until and throttle.locked_until > now:
+        verify_password(_DUMMY_HASH, password)
+        audit.record(request, "login", "failure", target=login, unit=_home(request, account),
+                     detail={"actor": login, "reason": "locked"}, independent=True)
+        return LoginResult(None, "locked")
+
+    if account is not None:
+        ok = verify_password(account.password_hash, password) and account.active
+    else:
+        verify_password(_DUMMY_HASH, password)
+        ok = False
+
+    if ok:
+        if throttle is not None and (throttle.failures or throttle.locked_until):
+            audit.after_request(request, lambda s: _reset_throttle(s, login))
+        return LoginResult(account, "ok")
+
+    failures = (throttle.failures if throttle and not _expired_lock(throttle, now) else 0) + 1
+    locked = failures >= MAX_FAILURES
+    audit.after_request(request, lambda s: _count_failure(s, login, failures, locked, now))
+    audit.record(request, "login", "failure", target=login, unit=_home(request, account),
+                 detail={"actor": login, "reason": "bad_credentials"}, independent=True)
+    if locked:
+        audit.record(request, "account.lockout", "success", target=login,
+                     unit=_home(request, account),
+                     detail={"actor": login, "minutes": LOCKOUT.seconds // 60},
+                     independent=True)
+    return LoginResult(None, "bad_credentials")
+
+
+def _expired_lock(throttle, now) -> bool:
+    return throttle.locked_until is not None and throttle.locked_until <= now
+
+
+def _count_failure(session, login, failures, locked, now):
+    row = session.get(models.LoginThrottle, login)
+    if row is None:
+        row = models.LoginThrottle(login=login, failures=0)
+        session.add(row)
+    row.failures = 0 if locked else failures
+    row.locked_until = now + LOCKOUT if locked else None
+
+
+def _reset_throttle(session, login):
+    row = session.get(models.LoginThrottle, login)
+    if row is not None:
+        session.delete(row)
+
+
+def _home(request, account):
+    if account is None:
+        return None
+    return request.root_site.unit_by_code(account.org)
+
+
+def create_account(site, login: str, name: str, org: str, password: str) -> Account:
+    """Add an account homed at unit `org`. Raises ValueError with a translation string."""
+    if not valid_login(login):
+        raise ValueError(_("login_invalid", default="Login: 2–32 lower-case letters, digits, "
+                           "'.', '_' or '-', starting with a letter."))
+    if login in site["accounts"]:
+        raise ValueError(_("login_taken", default="This login is already taken."))
+    if site.unit_by_code(org) is None:
+        raise ValueError(_("unknown_unit", default="No such organisation unit."))
+    problems = password_problems(password, login)
+    if problems:
+        raise ValueError(problems[0])
+    account = Account(login, name, org, hash_password(password))
+    site["accounts"].add(login, account)
+    return account
+
+
+def set_password(account: Account, password: str) -> None:
+    problems = password_problems(password, account.login)
+    if problems:
+        raise ValueError(problems[0])
+    account.password_hash = hash_password(password)
+
+
+def can_grant(role: str, unit) -> bool:
+    try:
+        allowed = ROLE_UNIT_TYPES[Role(role)]
+    except ValueError:
+        return False
+    return allowed is None or unit.type in allowed
+
+
+def grant_role(account: Account, role: str, unit) -> None:
+    """Grant role at unit (and so its subtree); keeps the account's index in step."""
+    if not can_grant(role, unit):
+        raise ValueError(_("role_not_here", default="This role cannot be granted at this unit."))
+    roles = set(unit.local_roles.get(account.login, ()))
+    roles.add(role)
+    unit.local_roles[account.login] = frozenset(roles)
+    if (role, unit.code) not in account.grants:
+        account.grants.append((role, unit.code))
+
+
+def revoke_role(account: Account, role: str, unit) -> None:
+    roles = set(unit.local_roles.get(account.login, ())) - {role}
+    if roles:
+        unit.local_roles[account.login] = frozenset(roles)
+    elif account.login in unit.local_roles:
+        del unit.local_roles[account.login]
+    if (role, unit.code) in account.grants:
+        account.grants.remove((role, unit.code))

@@ -1,0 +1,2 @@
+"""Indicators, aggregation queries and statistical report layouts (PDF via reportlab).
+A library: it never imports `portal`."""

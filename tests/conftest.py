@@ -1,0 +1,223 @@
+"""Shared fixtures: a fresh, initialised portal per test on the configured storage.
+
+PORTAL_TEST_BACKEND selects the storage: `embedded` (default; FileStorage + SQLite in a
+temp dir) or `postgresql` (RelStorage + SQL tables in one PostgreSQL database, reached
+through PORTAL_TEST_PG_DSN, an admin DSN such as postgresql://postgres@127.0.0.1:5432/postgres).
+The demo data is initialised once per session into a template and copied for each test.
+With CI=true a missing PostgreSQL or Chromium fails the tests that need it instead of
+skipping them.
+"""
+
+import itertools
+import os
+import shutil
+import uuid
+
+import pytest
+import transaction
+import webtest
+
+from portal import make_config
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+BACKEND = os.environ.get("PORTAL_TEST_BACKEND", "embedded")
+PG_DSN = os.environ.get("PORTAL_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+DEMO_PASSWORD = "Demo@Portal2026"
+OUTPUT_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "test-output")
+
+
+def need(condition: bool, reason: str):
+    """Skip when a facility is missing, but fail in CI where it must be present."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
+# -- storage backends ------------------------------------------------------------------
+class EmbeddedBackend:
+    name = "embedded"
+
+    def __init__(self, root):
+        self.root = root
+        self._counter = itertools.count()
+
+    def settings(self, directory):
+        return {
+            "zodbconn.uri": f"file://{directory}/Data.fs?blobstorage_dir={directory}/blobs",
+            "sqlalchemy.url": f"sqlite:///{directory}/portal.sqlite",
+        }
+
+    def template(self):
+        directory = os.path.join(self.root, "template")
+        return directory, self.settings(directory)
+
+    def clone(self, template_dir):
+        directory = os.path.join(self.root, f"t{next(self._counter)}")
+        shutil.copytree(template_dir, directory)
+        return directory, self.settings(directory)
+
+    def drop(self, handle):
+        shutil.rmtree(handle, ignore_errors=True)
+
+
+class PostgresBackend:
+    name = "postgresql"
+
+    def __init__(self, root):
+        import sqlalchemy
+
+        self.root = root
+        self.prefix = f"portal_test_{os.getpid()}"
+        self._counter = itertools.count()
+        self.admin = sqlalchemy.create_engine(
+            PG_DSN.replace("postgresql://", "postgresql+psycopg2://", 1),
+            isolation_level="AUTOCOMMIT",
+        )
+        with self.admin.connect() as c:
+            c.exec_driver_sql("SELECT 1")
+        self.url = sqlalchemy.engine.make_url(PG_DSN)
+
+    def settings(self, dbname):
+        u = self.url
+        auth = u.username + (f":{u.password}" if u.password else "")
+        host = f"{u.host or '127.0.0.1'}:{u.port or 5432}"
+        blob_dir = os.path.join(self.root, dbname + "-blobs")
+        return {
+            "zodbconn.uri": (
+                f"postgres://{auth}@{host}/{dbname}?keep_history=false"
+                f"&shared_blob_dir=false&blob_dir={blob_dir}&cache_local_mb=0"
+            ),
+            "sqlalchemy.url": f"postgresql+psycopg2://{auth}@{host}/{dbname}",
+        }
+
+    def _create(self, dbname, template=None):
+        with self.admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            suffix = f' TEMPLATE "{template}"' if template else ""
+            c.exec_driver_sql(f'CREATE DATABASE "{dbname}"{suffix}')
+
+    def template(self):
+        dbname = f"{self.prefix}_tmpl"
+        self._create(dbname)
+        return dbname, self.settings(dbname)
+
+    def clone(self, template_db):
+        dbname = f"{self.prefix}_{next(self._counter)}"
+        self._create(dbname, template_db)
+        return dbname, self.settings(dbname)
+
+    def drop(self, dbname):
+        with self.admin.connect() as c:
+            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        shutil.rmtree(os.path.join(self.root, dbname + "-blobs"), ignore_errors=True)
+
+
+def base_settings(tmp_root) -> dict:
+    return {
+        "portal.secret": "test-secret-" + uuid.uuid4().hex,
+        "pyramid.reload_templates": "false",
+        "pyramid.default_locale_name": "zh_CN",
+        "retry.attempts": "3",
+    }
+
+
+def close_app_registry(registry):
+    registry.zodb.close()
+    registry.sql_engine.dispose()
+
+
+def initialise(settings, demo=True):
+    """What `portal init --demo` does, on the given storage."""
+    from portal.demo import load_demo, load_divisions
+    from portal.services.setup import ensure_site, migrate
+
+    config = make_config(settings)
+    registry = config.registry
+    try:
+        migrate(registry.sql_engine)
+        db = registry.zodb
+        tm = transaction.TransactionManager(explicit=True)
+        with tm:
+            conn = db.open(transaction_manager=tm)
+            site, _applied = ensure_site(conn.root())
+            load_divisions(site)
+            if demo:
+                load_demo(site)
+        conn.close()
+    finally:
+        close_app_registry(registry)
+
+
+@pytest.fixture(scope="session")
+def backend(tmp_path_factory):
+    root = str(tmp_path_factory.mktemp("storage"))
+    if BACKEND == "postgresql":
+        try:
+            yield PostgresBackend(root)
+        except Exception as e:  # noqa: BLE001 - reported through need()
+            need(False, f"PostgreSQL is not reachable at {PG_DSN}: {e}")
+        return
+    yield EmbeddedBackend(root)
+
+
+@pytest.fixture(scope="session")
+def storage_template(backend, tmp_path_factory):
+    handle, settings = backend.template()
+    initialise({**base_settings(None), **settings})
+    yield handle
+    backend.drop(handle)
+
+
+@pytest.fixture
+def settings(backend, storage_template):
+    """Settings for a fresh copy of the initialised demo portal."""
+    handle, storage = backend.clone(storage_template)
+    yield {**base_settings(None), **storage}
+    backend.drop(handle)
+
+
+@pytest.fixture
+def app_config(settings):
+    """A Configurator for the test app; add probes, then call make_wsgi_app()."""
+    config = make_config(settings)
+    yield config
+    close_app_registry(config.registry)
+
+
+@pytest.fixture
+def testapp(app_config):
+    app = app_config.make_wsgi_app()
+    return webtest.TestApp(app, extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+
+
+# -- helpers for tests -----------------------------------------------------------------
+def login(testapp, login_name, password=DEMO_PASSWORD, status=303):
+    """Log in through the form; returns the response (a redirect when it worked)."""
+    form = testapp.get("/login").forms[0]
+    form["login"] = login_name
+    form["password"] = password
+    return form.submit(status=status)
+
+
+def csrf_token(testapp) -> str:
+    """The CSRF token of the current session, read from a page's logout form."""
+    page = testapp.get("/")
+    return page.html.find("input", {"name": "csrf_token"})["value"]
+
+
+def api_token(testapp, login_name, password=DEMO_PASSWORD) -> str:
+    res = testapp.post_json("/api/v1/tokens", {"login": login_name, "password": password},
+                            status=201)
+    return res.json["token"]
+
+
+def bearer(token) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def output_dir():
+    os.makedirs(OUTPUT_DIR, exist_ok=True)
+    return OUTPUT_DIR

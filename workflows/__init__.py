@@ -1,0 +1,2 @@
+"""State machines for submissions: states, transitions, guards and history.
+A library: it never imports `portal`."""
