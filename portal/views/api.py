@@ -4,7 +4,7 @@ import datetime as dt
 import json
 import os
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.httpexceptions import HTTPForbidden, HTTPNoContent, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
@@ -62,9 +62,7 @@ def revoke_token(request):
         return json_error(request, 400, "no bearer token in this request")
     request.dbsession.delete(row)
     audit.record(request, "logout", "success", target=row.login, detail={"via": "token"})
-    request.response.status_int = 204
-    request.override_renderer = "string"
-    return ""
+    return HTTPNoContent()
 
 
 @view_config(route_name="api_me", request_method="GET", renderer="json",

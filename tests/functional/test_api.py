@@ -1,0 +1,167 @@
+"""The JSON API contract, checked against its own OpenAPI description."""
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+from openapi_core import OpenAPI
+from openapi_core.datatypes import RequestParameters
+from openapi_spec_validator import validate
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+from portal.views.api import openapi_spec
+from tests.conftest import api_token, bearer, login
+
+
+class _OpenAPIRequest:
+    """A WebTest request as openapi-core sees it."""
+
+    def __init__(self, req):
+        parts = urlsplit(req.url)
+        self.host_url = f"{parts.scheme}://{parts.netloc}"
+        self.path = parts.path
+        self.method = req.method.lower()
+        self.body = req.body or None
+        self.content_type = req.content_type or "application/json"
+        self.parameters = RequestParameters(
+            query=ImmutableMultiDict(list(req.GET.items())),
+            header=Headers(dict(req.headers)),
+            cookie=ImmutableMultiDict(dict(req.cookies)),
+        )
+
+
+class _OpenAPIResponse:
+    def __init__(self, res):
+        self.status_code = res.status_int
+        self.content_type = res.content_type or ""
+        self.headers = Headers(dict(res.headers))
+        self.data = res.body or None
+
+
+@pytest.fixture
+def checked(testapp):
+    """Calls the API and validates every exchange against openapi.json."""
+    spec = OpenAPI.from_dict(openapi_spec())
+
+    def call(method, path, status, **kw):
+        res = getattr(testapp, method)(path, status=status, **kw)
+        spec.validate_response(_OpenAPIRequest(res.request), _OpenAPIResponse(res))
+        return res
+
+    return call
+
+
+def test_openapi_document_is_valid():
+    validate(openapi_spec())
+
+
+def test_every_api_route_is_described_and_nothing_else(app_config):
+    app_config.commit()
+    introspector = app_config.registry.introspector
+    served = set()
+    for view in introspector.get_category("views"):
+        intr = view["introspectable"]
+        route_name = intr["route_name"]
+        if not route_name:
+            continue
+        route = introspector.get("routes", route_name)
+        if not route["pattern"].startswith("/api/"):
+            continue
+        methods = intr["request_methods"] or ("GET",)
+        for method in [methods] if isinstance(methods, str) else methods:
+            served.add((route["pattern"], method.lower()))
+    described = {
+        (path, method)
+        for path, operations in openapi_spec()["paths"].items()
+        for method in operations
+    }
+    assert served == described
+
+
+def test_token_then_me(checked):
+    token = checked("post_json", "/api/v1/tokens",
+                    201, params={"login": "dongcheng", "password": "Demo@Portal2026"}).json["token"]
+    me = checked("get", "/api/v1/me", 200, headers=bearer(token)).json
+    assert me["login"] == "dongcheng"
+    assert me["roles"] == [{"role": "district_manager", "org": "110101"}]
+
+
+def test_wrong_password_and_bad_body(checked):
+    checked("post_json", "/api/v1/tokens", 401,
+            params={"login": "dongcheng", "password": "wrong-password-1A"})
+    checked("post_json", "/api/v1/tokens", 400, params={"login": "dongcheng"})
+    res = checked("post", "/api/v1/tokens", 400, params=b"not json",
+                  content_type="application/json")
+    assert "error" in res.json
+
+
+def test_orgunit_in_scope(checked, testapp):
+    token = api_token(testapp, "dongcheng")
+    unit = checked("get", "/api/v1/orgunits/110101", 200, headers=bearer(token)).json
+    assert unit["name"] == "东城区"
+    assert unit["type"] == "district" and unit["level"] == 2
+    assert unit["parent"] == "110000" and unit["active"] is True
+    assert "110101001" in unit["children"] and "110101901" in unit["children"]
+    centre = checked("get", "/api/v1/orgunits/110101001", 200, headers=bearer(token)).json
+    assert centre["parent"] == "110101" and centre["level"] == 3
+
+
+def test_orgunit_outside_scope_is_refused(checked, testapp):
+    token = api_token(testapp, "dongcheng")
+    checked("get", "/api/v1/orgunits/110102", 403, headers=bearer(token))
+    checked("get", "/api/v1/orgunits/110000", 403, headers=bearer(token))
+    checked("get", "/api/v1/orgunits/110102001", 403, headers=bearer(token))
+    checked("get", "/api/v1/orgunits/999999", 404, headers=bearer(token))
+
+
+def test_station_staff_sees_only_their_station(testapp):
+    token = api_token(testapp, "station")
+    testapp.get("/api/v1/orgunits/110101001001", headers=bearer(token), status=200)
+    testapp.get("/api/v1/orgunits/110101001002", headers=bearer(token), status=403)
+    testapp.get("/api/v1/orgunits/110101001", headers=bearer(token), status=403)
+
+
+def test_city_manager_sees_historical_units(testapp):
+    token = api_token(testapp, "city")
+    unit = testapp.get("/api/v1/orgunits/110103", headers=bearer(token)).json
+    assert unit["active"] is False
+    assert unit["successor"] == "110101" and unit["valid_to"] == "2010-07-01"
+
+
+def test_anonymous_and_bad_tokens_get_401(checked):
+    checked("get", "/api/v1/me", 401)
+    checked("get", "/api/v1/me", 401, headers=bearer("not-a-token"))
+    checked("get", "/api/v1/orgunits/110101", 401)
+
+
+def test_revoked_token_stops_working(checked, testapp):
+    token = api_token(testapp, "city")
+    checked("delete", "/api/v1/tokens/current", 204, headers=bearer(token))
+    checked("get", "/api/v1/me", 401, headers=bearer(token))
+
+
+def test_tokens_obey_lockout(testapp):
+    for _ in range(5):
+        testapp.post_json("/api/v1/tokens", {"login": "xicheng", "password": "nope-Nope-123"},
+                          status=401)
+    # Even the right password is refused while locked, with the same answer.
+    res = testapp.post_json("/api/v1/tokens", {"login": "xicheng",
+                                               "password": "Demo@Portal2026"}, status=401)
+    assert res.json["error"] == "wrong login or password, or the account is locked"
+
+
+def test_bearer_requests_need_no_csrf_but_cookie_requests_do(testapp):
+    token = api_token(testapp, "city")
+    login(testapp, "city")
+    # The browser session alone (a cookie) may not make an unsafe API call without CSRF…
+    res = testapp.delete("/api/v1/tokens/current", status=400)
+    assert "CSRF" in res.json["error"]
+    # …but a bearer token carries no ambient authority, so it needs none.
+    testapp.delete("/api/v1/tokens/current", headers=bearer(token), status=204)
+
+
+def test_openapi_served_to_authenticated_callers(testapp):
+    token = api_token(testapp, "station")
+    doc = testapp.get("/api/v1/openapi.json", headers=bearer(token)).json
+    assert doc == json.loads(json.dumps(openapi_spec()))
+    testapp.get("/api/v1/openapi.json", status=401)

@@ -1,0 +1,71 @@
+"""The content tree: units, lineage, paths, levels and the code index."""
+
+import pytest
+
+from portal.demo import load_demo, load_divisions
+from portal.evolve import evolve, latest_version
+from portal.resources import OrgUnit, Site
+
+
+@pytest.fixture
+def site():
+    site = Site()
+    evolve(site)
+    load_divisions(site)
+    load_demo(site)
+    return site
+
+
+def test_divisions_current_and_historical(site):
+    city = site.unit_by_code("110000")
+    districts = [u for u in city.units() if u.type == "district"]
+    assert len([d for d in districts if d.active]) == 16
+    historical = {d.code: d.successor for d in districts if not d.active}
+    assert historical == {"110103": "110101", "110104": "110102",
+                          "110228": "110118", "110229": "110119"}
+    assert "110110" not in site.units  # there is no 110110
+
+
+def test_demo_tree_has_centres_stations_and_hospitals(site):
+    for district in site.unit_by_code("110000").units():
+        if district.type != "district" or not district.active:
+            continue
+        centres = [u for u in district.units() if u.type == "centre"]
+        assert len(centres) >= 2
+        for centre in centres:
+            assert len([s for s in centre.units() if s.type == "station"]) >= 2
+    hospitals = [u for u in site.units.values() if u.type == "hospital"]
+    assert len(hospitals) == 2
+
+
+def test_lineage_path_and_level(site):
+    station = site.unit_by_code("110101001001")
+    assert station.lineage_codes() == ["110000", "110101", "110101001", "110101001001"]
+    assert station.path == "/110000/110101/110101001/110101001001/"
+    assert [station.level, station.parent_unit.level] == [4, 3]
+    assert site.unit_by_code("110000").parent_unit is None
+    assert site.unit_by_code("110000").level == 1
+
+
+def test_walk_visits_the_whole_subtree(site):
+    district = site.unit_by_code("110101")
+    codes = [u.code for u in district.walk()]
+    assert codes[0] == "110101"
+    assert set(codes) == {c for c, u in site.units.items() if u.path.startswith(district.path)}
+
+
+def test_folder_refuses_duplicates_and_unknown_types():
+    unit = OrgUnit("110000", "北京市", "city")
+    unit.add("110101", OrgUnit("110101", "东城区", "district"))
+    with pytest.raises(KeyError):
+        unit.add("110101", OrgUnit("110101", "东城区", "district"))
+    with pytest.raises(ValueError):
+        OrgUnit("1", "x", "village")
+
+
+def test_evolve_runs_each_step_once():
+    site = Site()
+    assert evolve(site) == ["step0001_base_structure"]
+    assert site.evolve_version == latest_version() == 1
+    assert hasattr(site, "units") and "accounts" in site
+    assert evolve(site) == []
