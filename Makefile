@@ -40,12 +40,9 @@ lint: install-test
 format: install-test
 	$(BIN)/ruff format portal forms reports exports workflows tests
 
-# Re-extract the message catalogue template and merge it into the translations.
+# Re-extract messages and merge them into the zh_CN and en catalogues.
 catalogues: install-test
-	$(BIN)/pot-create -c lingua.cfg -o portal/locale/portal.pot portal
-	for lang in zh_CN en; do \
-	  $(BIN)/pybabel update -D portal -i portal/locale/portal.pot -d portal/locale -l $$lang --no-fuzzy-matching; \
-	done
+	$(BIN)/python -m portal.scripts.catalogues
 
 clean:
 	rm -rf $(VENV) build *.egg-info test-output
