@@ -5,15 +5,31 @@ inside one transaction spanning ZODB and SQL, like a request.
 """
 
 import argparse
+import contextlib
 import getpass
 import sys
 
 from pyramid.paster import bootstrap, setup_logging
 
+from portal.security import Role
 
+
+class CommandError(Exception):
+    """Raised inside a command's transaction: it is aborted and the message printed."""
+
+
+@contextlib.contextmanager
 def _env(config_uri):
+    """The bootstrapped app; its databases are closed on the way out."""
     setup_logging(config_uri)
-    return bootstrap(config_uri)
+    env = bootstrap(config_uri)
+    registry = env["registry"]
+    try:
+        with env:
+            yield env
+    finally:
+        registry.zodb.close()
+        registry.sql_engine.dispose()
 
 
 def cmd_migrate(args):
@@ -60,18 +76,16 @@ def cmd_user_add(args):
             site = request.root_site
             unit = site.unit_by_code(args.org)
             if unit is None:
-                return _fail(f"no organisation unit with code {args.org}")
+                raise CommandError(f"no organisation unit with code {args.org}")
             try:
                 account = create_account(site, args.login, args.name or args.login, args.org,
                                          password)
                 grant_role(account, args.role, unit)
             except ValueError as e:
-                request.tm.abort()
-                return _fail(request.localizer.translate(e.args[0]))
+                raise CommandError(request.localizer.translate(e.args[0])) from None
             audit.record(request, "account.create", target=args.login, unit=unit,
                          detail={"actor": "cli", "role": args.role})
     print(f"Created {args.login} with role {args.role} at {args.org}.")
-    return 0
 
 
 def _read_password(args) -> str:
@@ -97,11 +111,6 @@ def cmd_orgs_import(args):
     return 0
 
 
-def _fail(message) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 1
-
-
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -118,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     command("evolve", cmd_evolve, "apply pending ZODB evolve steps")
     user = command("user-add", cmd_user_add, "add an account (password read from stdin)")
     user.add_argument("login")
-    user.add_argument("--role", required=True)
+    user.add_argument("--role", required=True, choices=[role.value for role in Role])
     user.add_argument("--org", required=True, help="code of the unit the role is granted at")
     user.add_argument("--name", help="display name (default: the login)")
     orgs = command("orgs-import", cmd_orgs_import, "import org units from CSV or XLSX")
@@ -128,7 +137,11 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
-    return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except CommandError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":
