@@ -4,6 +4,7 @@ from pyramid.view import view_config
 
 from portal.resources import OrgUnit
 from portal.security import Permission
+from portal.views.orgs_admin import unit_actions
 
 
 def breadcrumbs(request, unit):
@@ -29,5 +30,6 @@ def orgunit_view(request):
         "show_inactive": show_inactive,
         "crumbs": breadcrumbs(request, unit),
         "can_edit": request.has_permission(Permission.ORG_EDIT, unit),
+        "actions": unit_actions(request, unit),
         "active_nav": "orgs",
     }
