@@ -8,7 +8,7 @@ and en catalogues. Compiled .mo files are build products: they are (re)compiled 
 import logging
 import os
 
-from pyramid.i18n import TranslationStringFactory
+from pyramid.i18n import TranslationString, TranslationStringFactory
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,18 @@ _ = TranslationStringFactory("portal")
 LOCALES = ("zh_CN", "en")
 LOCALE_COOKIE = "_LOCALE_"
 LOCALE_DIR = os.path.join(os.path.dirname(__file__), "locale")
+
+
+def translate(localizer, message) -> str:
+    """Translate a message whose mapping may itself hold translation strings (unit type
+    titles, for instance): the localizer alone would interpolate their message ids."""
+    mapping = getattr(message, "mapping", None)
+    if mapping:
+        mapping = {
+            key: translate(localizer, value) if isinstance(value, TranslationString) else value
+            for key, value in mapping.items()
+        }
+    return localizer.translate(message, mapping=mapping)
 
 
 def negotiate_locale(request) -> str:

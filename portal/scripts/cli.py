@@ -97,18 +97,22 @@ def _read_password(args) -> str:
 def cmd_orgs_import(args):
     from portal.services import orgtree
 
-    with _env(args.config) as env:
+    try:
+        f = open(args.file, "rb")  # closed by the with below
+    except OSError as e:
+        raise CommandError(f"cannot read {args.file}: {e.strerror}") from None
+    with f, _env(args.config) as env:
         request = env["request"]
         with request.tm:
-            with open(args.file, "rb") as f:
-                result = orgtree.import_file(request, f, args.file)
+            result = orgtree.import_file(request, f, args.file, actor="cli")
             if result.errors:
-                request.tm.abort()
                 for error in result.errors:
                     print(request.localizer.translate(error), file=sys.stderr)
-                return 1
-    print(f"Imported {result.created} new and {result.updated} changed units.")
-    return 0
+                raise CommandError(
+                    f"nothing imported: {len(result.errors)} problem(s) in {args.file}"
+                )
+    print(f"Imported {result.created} new and {result.updated} changed units "
+          f"({result.unchanged} unchanged).")
 
 
 def parser() -> argparse.ArgumentParser:
