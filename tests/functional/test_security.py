@@ -261,3 +261,22 @@ def test_each_role_sees_its_subtree(testapp, login_name, allowed, refused):
         testapp.get(path, status=200)
     for path in refused:
         testapp.get(path, status=403)
+
+
+def test_login_upgrades_a_hash_made_with_other_parameters(testapp):
+    from argon2 import PasswordHasher
+
+    def account_hash(value=None):
+        tm = transaction.TransactionManager(explicit=True)
+        with tm:
+            conn = testapp.app.registry.zodb.open(transaction_manager=tm)
+            account = conn.root()["site"]["accounts"]["city"]
+            if value is not None:
+                account.password_hash = value
+            current = account.password_hash
+        conn.close()
+        return current
+
+    account_hash(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(DEMO_PASSWORD))
+    login(testapp, "city")
+    assert "$m=19456,t=2,p=1$" in account_hash()

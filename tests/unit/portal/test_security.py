@@ -81,3 +81,4 @@ def test_passwords_are_hashed_with_argon2id():
     assert accounts.verify_password(hashed, "Demo@Portal2026")
     assert not accounts.verify_password(hashed, "demo@portal2026")
     assert not accounts.verify_password("garbage", "x")
+
