@@ -31,14 +31,20 @@ init: install
 serve: install var/Data.fs
 	$(BIN)/pserve $(CONFIG)
 
+# CI=true makes tests that need PostgreSQL or Chromium fail instead of skipping;
+# PORTAL_TEST_BACKEND=postgresql with PORTAL_TEST_PG_DSN runs the suite on RelStorage.
 test: install-test
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# Each benchmark prints its figure beside a baseline measured in the same run.
+bench: install
+	$(BIN)/python -m benchmarks
+
 lint: install-test
-	$(BIN)/ruff check portal forms reports exports workflows tests
+	$(BIN)/ruff check portal forms reports exports workflows tests benchmarks
 
 format: install-test
-	$(BIN)/ruff format portal forms reports exports workflows tests
+	$(BIN)/ruff format portal forms reports exports workflows tests benchmarks
 
 # Re-extract messages and merge them into the zh_CN and en catalogues.
 catalogues: install-test

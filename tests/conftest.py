@@ -8,10 +8,17 @@ With CI=true a missing PostgreSQL or Chromium fails the tests that need it inste
 skipping them.
 """
 
+import collections
 import itertools
 import os
+import tempfile
+
+# Compile each Chameleon template once per run, not once per test app (must be set before
+# chameleon is imported).
+os.environ.setdefault("CHAMELEON_CACHE", tempfile.mkdtemp(prefix="chameleon-"))
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import transaction
@@ -53,6 +60,9 @@ class EmbeddedBackend:
         directory = os.path.join(self.root, "template")
         return directory, self.settings(directory)
 
+    def seal(self, template_dir):
+        pass
+
     def clone(self, template_dir):
         directory = os.path.join(self.root, f"t{next(self._counter)}")
         shutil.copytree(template_dir, directory)
@@ -61,57 +71,97 @@ class EmbeddedBackend:
     def drop(self, handle):
         shutil.rmtree(handle, ignore_errors=True)
 
+    def close(self):
+        pass
+
 
 class PostgresBackend:
+    """One database per test, cloned with CREATE DATABASE ... TEMPLATE from an initialised
+    template; RelStorage's tables and the portal's tables share it, as in production.ini."""
+
     name = "postgresql"
+    CLONES_AHEAD = 2
 
     def __init__(self, root):
+        import relstorage.adapters.postgresql  # noqa: F401 - missing extras: fail here, once
         import sqlalchemy
 
         self.root = root
         self.prefix = f"portal_test_{os.getpid()}"
         self._counter = itertools.count()
+        self._creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-clone")
+        self._ahead = collections.deque()
+        # psycopg2 is what RelStorage uses too: one driver for both stores.
+        self.url = sqlalchemy.engine.make_url(PG_DSN).set(drivername="postgresql+psycopg2")
         self.admin = sqlalchemy.create_engine(
-            PG_DSN.replace("postgresql://", "postgresql+psycopg2://", 1),
+            self.url,
             isolation_level="AUTOCOMMIT",
+            poolclass=sqlalchemy.pool.NullPool,
         )
         with self.admin.connect() as c:
             c.exec_driver_sql("SELECT 1")
-        self.url = sqlalchemy.engine.make_url(PG_DSN)
 
     def settings(self, dbname):
-        u = self.url
-        auth = u.username + (f":{u.password}" if u.password else "")
-        host = f"{u.host or '127.0.0.1'}:{u.port or 5432}"
+        u = self.url.set(database=dbname)
+        # RelStorage hands user and password to libpq as they appear in the URI, unquoted.
+        auth = (u.username or "postgres") + (f":{u.password}" if u.password else "")
         blob_dir = os.path.join(self.root, dbname + "-blobs")
         return {
+            # As production.ini: history-free, blobs in the database, a local blob cache.
             "zodbconn.uri": (
-                f"postgres://{auth}@{host}/{dbname}?keep_history=false"
-                f"&shared_blob_dir=false&blob_dir={blob_dir}&cache_local_mb=0"
+                f"postgres://{auth}@{u.host or '127.0.0.1'}:{u.port or 5432}/{dbname}"
+                f"?keep_history=false&shared_blob_dir=false&blob_dir={blob_dir}"
             ),
-            "sqlalchemy.url": f"postgresql+psycopg2://{auth}@{host}/{dbname}",
+            "sqlalchemy.url": u.render_as_string(hide_password=False),
         }
 
-    def _create(self, dbname, template=None):
+    def _sql(self, *statements):
         with self.admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            suffix = f' TEMPLATE "{template}"' if template else ""
-            c.exec_driver_sql(f'CREATE DATABASE "{dbname}"{suffix}')
+            for statement in statements:
+                c.exec_driver_sql(statement)
 
     def template(self):
         dbname = f"{self.prefix}_tmpl"
-        self._create(dbname)
+        self.drop(dbname)
+        self._sql(f'CREATE DATABASE "{dbname}"')
         return dbname, self.settings(dbname)
+
+    def seal(self, dbname):
+        # Cloning fails while anyone is connected to the template: forbid connections.
+        self._sql(f'ALTER DATABASE "{dbname}" WITH IS_TEMPLATE true ALLOW_CONNECTIONS false')
 
     def clone(self, template_db):
-        dbname = f"{self.prefix}_{next(self._counter)}"
-        self._create(dbname, template_db)
+        # CREATE DATABASE takes about a quarter of a second, mostly the server copying files:
+        # a thread creates the next few ahead, while the tests run.
+        while len(self._ahead) <= self.CLONES_AHEAD:
+            self._ahead.append(self._creator.submit(self._create_clone, template_db))
+        dbname = self._ahead.popleft().result()
         return dbname, self.settings(dbname)
 
+    def _create_clone(self, template_db):
+        dbname = f"{self.prefix}_{next(self._counter)}"
+        self._sql(f'CREATE DATABASE "{dbname}" TEMPLATE "{template_db}"')
+        return dbname
+
+    def close(self):
+        """Drop the clones made ahead that no test used."""
+        self._creator.shutdown(wait=True)
+        while self._ahead:
+            self.drop(self._ahead.popleft().result())
+
     def drop(self, dbname):
-        with self.admin.connect() as c:
-            c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        if self._exists(dbname):
+            self._sql(
+                f'ALTER DATABASE "{dbname}" WITH IS_TEMPLATE false',
+                f'DROP DATABASE "{dbname}" WITH (FORCE)',
+            )
         shutil.rmtree(os.path.join(self.root, dbname + "-blobs"), ignore_errors=True)
+
+    def _exists(self, dbname) -> bool:
+        with self.admin.connect() as c:
+            return c.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": dbname}
+            ).scalar() is not None
 
 
 def base_settings(tmp_root) -> dict:
@@ -150,23 +200,38 @@ def initialise(settings, demo=True):
         close_app_registry(registry)
 
 
+def shown_dsn() -> str:
+    """PG_DSN fit for a log: without its password."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(PG_DSN).render_as_string(hide_password=True)
+
+
+def pytest_report_header(config):
+    where = f" at {shown_dsn()}" if BACKEND == "postgresql" else ""
+    return f"portal storage backend: {BACKEND}{where}"
+
+
 @pytest.fixture(scope="session")
 def backend(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("storage"))
+    if BACKEND == "embedded":
+        return EmbeddedBackend(root)
     if BACKEND == "postgresql":
         try:
-            yield PostgresBackend(root)
+            return PostgresBackend(root)
         except Exception as e:  # noqa: BLE001 - reported through need()
-            need(False, f"PostgreSQL is not reachable at {PG_DSN}: {e}")
-        return
-    yield EmbeddedBackend(root)
+            need(False, f"PostgreSQL is not usable at {shown_dsn()}: {e}")
+    raise pytest.UsageError(f"PORTAL_TEST_BACKEND={BACKEND!r}: use embedded or postgresql")
 
 
 @pytest.fixture(scope="session")
-def storage_template(backend, tmp_path_factory):
+def storage_template(backend):
     handle, settings = backend.template()
     initialise({**base_settings(None), **settings})
+    backend.seal(handle)
     yield handle
+    backend.close()  # clones made ahead go before their template
     backend.drop(handle)
 
 

@@ -1,0 +1,80 @@
+"""Browser fixtures: the test portal served by waitress on loopback, and Debian's Chromium
+driven headless by Playwright. Playwright never downloads a browser here: it is pointed at
+the system's chromium, and with CI=true a missing one fails instead of skipping."""
+
+import os
+import shutil
+import threading
+
+import pytest
+import waitress
+
+from tests.conftest import need
+
+CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+# Headless as root in a container, and quiet: this machine's network is closed, and
+# Chromium's background connections would only fail (and slow every start).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    need(os.access(CHROMIUM, os.X_OK), f"Chromium is not installed at {CHROMIUM}")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        need(False, "the playwright package is not installed (make test installs it)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_server(app_config):
+    """The test app (a fresh demo portal) served on a free loopback port; yields its URL."""
+    server = waitress.create_server(
+        app_config.make_wsgi_app(),
+        host="127.0.0.1",
+        port=0,
+        threads=2,
+        expose_tracebacks=True,
+    )
+    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    # Close the listener and any kept-alive browser connections; the loop then ends.
+    for channel in list(server._map.values()):
+        channel.handle_close()
+    server.task_dispatcher.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser profile (no cookies) on a desktop-sized window, closed before the
+    server stops; failed requests and page errors are collected for the test to check."""
+    context = browser.new_context(
+        base_url=live_server, viewport={"width": 1280, "height": 800}, locale="zh-CN"
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.on(
+        "response",
+        lambda r: r.status >= 400 and page.problems.append(f"{r.status} {r.url}"),
+    )
+    page.on("requestfailed", lambda r: page.problems.append(f"failed: {r.url} {r.failure}"))
+    yield page
+    context.close()
