@@ -207,8 +207,11 @@ def _check_value(field_: Field, value: Any, choices: list[Choice]) -> Message | 
             seen.add(code)
         if len(chosen) > 1:
             for code in chosen:
-                if by_code[code].exclusive:
-                    return Message("validation.exclusive_choice", {"code": code})
+                choice = by_code[code]
+                if choice.exclusive:
+                    # Name the option as the person saw it (无症状), not by its code.
+                    label = choice.label.to_dict() if choice.label else {}
+                    return Message("validation.exclusive_choice", {"code": label or code})
     return None
 
 

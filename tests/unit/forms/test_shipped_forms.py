@@ -499,3 +499,12 @@ def test_family_planning_services_fit_the_clients_sex():
     assert validate("family_planning_service", {**client, "service": "1", "iud_type": "T"})[1] == {
         "service": "validation.constraint"
     }
+
+
+def test_exclusive_option_error_names_the_option_as_shown():
+    from forms.messages import render_all
+
+    validator = FormValidator(definition("hypertension_followup"))
+    _, errors = validator.validate({**FOLLOWUP, "symptoms": ["1", "2"]}, TODAY)
+    assert render_all(errors, "zh")["symptoms"] == "选择“无症状”时不能再选择其他选项。"
+    assert "“1”" not in render_all(errors, "en")["symptoms"]

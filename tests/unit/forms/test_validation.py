@@ -286,7 +286,13 @@ def test_an_exclusive_option_is_named_in_the_message():
     _, errors = validate(
         one_field(Field("x", "select_multiple", choices="s"), s=SYMPTOMS), {"x": ["1", "0"]}
     )
-    assert errors["x"].render("zh") == "选择“0”时不能再选择其他选项。"
+    # By its label, as the person saw it; by its code when it has none.
+    assert errors["x"].render("zh") == "选择“无”时不能再选择其他选项。"
+    unlabelled = [Choice("0", exclusive=True), Choice("1")]
+    _, errors = validate(
+        one_field(Field("x", "select_multiple", choices="s"), s=unlabelled), {"x": ["1", "0"]}
+    )
+    assert errors["x"].render("en") == "“0” cannot be combined with other options."
 
 
 def test_resident_id_agrees_with_the_linked_sex_and_birth_date():
