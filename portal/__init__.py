@@ -21,6 +21,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".security")
     config.include(".i18n")
     config.include(".routes")
+    config.include(".services.forms")
     config.scan(".views")
     return config
 

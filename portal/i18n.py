@@ -31,12 +31,27 @@ def translate(localizer, message) -> str:
     return localizer.translate(message, mapping=mapping)
 
 
+# Accept-Language tags -> our locales (lookup falls back from zh-Hans-CN to zh, en-GB to en).
+_LANGUAGE_TAGS = {"zh-cn": "zh_CN", "zh": "zh_CN", "en": "en"}
+
+
 def negotiate_locale(request) -> str:
-    """?_LOCALE_= (remembered in a cookie), else the cookie, else the default (zh_CN)."""
+    """?_LOCALE_= (remembered in a cookie), else the cookie, else for the API the
+    Accept-Language header, else the default (zh_CN). Pages ignore Accept-Language: the
+    portal is Chinese unless someone chooses English."""
     for value in (request.params.get(LOCALE_COOKIE), request.cookies.get(LOCALE_COOKIE)):
         if value in LOCALES:
             return value
+    if request.path.startswith("/api/") and "Accept-Language" in request.headers:
+        tag = request.accept_language.lookup(list(_LANGUAGE_TAGS), default="")
+        if tag:
+            return _LANGUAGE_TAGS[tag.lower()]
     return request.registry.settings.get("pyramid.default_locale_name", "zh_CN")
+
+
+def forms_language(request) -> str:
+    """The request's language as the forms library names it ('zh' or 'en')."""
+    return "en" if request.locale_name == "en" else "zh"
 
 
 def remember_locale(event):

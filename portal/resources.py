@@ -1,12 +1,16 @@
-"""The content tree in ZODB: the site root, the organisation units and the accounts."""
+"""The content tree in ZODB: the site root, the organisation units, the accounts and the form
+definitions."""
 
 import datetime as dt
+import json
 
 from BTrees.OOBTree import OOBTree
 from persistent import Persistent
 from persistent.list import PersistentList
 from pyramid.authorization import DENY_ALL
 from pyramid.traversal import find_root
+
+from forms.model import FormDefinition
 
 # Kinds of unit and which kinds each may contain.
 UNIT_TYPES = ("city", "district", "centre", "station", "hospital")
@@ -175,6 +179,107 @@ class Account(Persistent):
     def org_scope(self):
         """Permissions on an account are those held at its home unit."""
         return find_root(self).unit_by_code(self.org)
+
+
+class Forms(Folder):
+    """The form definitions, by form name (site['forms'])."""
+
+    def org_scope(self):
+        """Forms serve the whole tree: editing them takes a role at its top (the city)."""
+        site = self.__parent__
+        return next((unit for unit in site.values() if isinstance(unit, OrgUnit)), None)
+
+    def __acl__(self):
+        from portal.security import forms_acl
+
+        return forms_acl()
+
+
+def _definition_text(definition: FormDefinition) -> str:
+    return json.dumps(definition.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+class FormVersion(Persistent):
+    """A published version of a form: immutable once made.
+
+    The definition is kept as the JSON text of `FormDefinition.to_dict()`, the forms library's
+    own exchange format, rather than a pickled dataclass: the stored data does not depend on
+    the library's class layout (pickles bypass `__init__`, so fields added later would be
+    missing and new checks skipped), and a string cannot be changed in place, so nothing
+    handed out can alter a published version.
+    """
+
+    def __init__(self, number: int, definition: FormDefinition, published_by: str | None):
+        self.number = number
+        self.definition_json = _definition_text(definition)
+        self.published = dt.datetime.now(dt.UTC)
+        self.published_by = published_by
+
+    def definition(self) -> FormDefinition:
+        """A fresh FormDefinition (callers may change it freely)."""
+        return FormDefinition.from_dict(json.loads(self.definition_json))
+
+
+class FormResource(Persistent):
+    """A form: its published versions (1, 2, … append-only) and at most one draft, which is
+    the next version being prepared. Editing a published form means saving a new draft."""
+
+    __name__ = None
+    __parent__ = None
+
+    def __init__(self, name: str):
+        self.name = name
+        self.versions = PersistentList()  # FormVersion, oldest first; never rewritten
+        self.draft_json: str | None = None
+
+    @property
+    def latest(self) -> FormVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    def version(self, number: int) -> FormVersion | None:
+        if 1 <= number <= len(self.versions):
+            return self.versions[number - 1]
+        return None
+
+    @property
+    def next_number(self) -> int:
+        return len(self.versions) + 1
+
+    @property
+    def status(self) -> str:
+        """'published' once a version is out (a draft may be pending too), else 'draft'."""
+        return "published" if self.versions else "draft"
+
+    @property
+    def has_draft(self) -> bool:
+        return self.draft_json is not None
+
+    def draft(self) -> FormDefinition | None:
+        """The draft as a FormDefinition, or None."""
+        if self.draft_json is None:
+            return None
+        return FormDefinition.from_dict(json.loads(self.draft_json))
+
+    def save_draft(self, definition: FormDefinition) -> None:
+        """Store `definition` as the draft, numbered as the next version."""
+        if definition.name != self.name:
+            raise ValueError(f"a draft of {self.name!r} cannot be named {definition.name!r}")
+        definition.version = self.next_number
+        self.draft_json = _definition_text(definition)
+
+    def publish_draft(self, published_by: str | None) -> FormVersion:
+        """Turn the draft into the next version (the caller has checked it)."""
+        definition = self.draft()
+        if definition is None:
+            raise ValueError(f"{self.name!r} has no draft to publish")
+        definition.version = self.next_number
+        version = FormVersion(self.next_number, definition, published_by)
+        self.versions.append(version)
+        self.draft_json = None
+        return version
+
+    def org_scope(self):
+        return self.__parent__.org_scope()
 
 
 class Uninitialised:

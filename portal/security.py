@@ -30,6 +30,12 @@ class Permission(StrEnum):
     ACCOUNT_EDIT = "account:edit"
     ROLE_GRANT = "role:grant"
     AUDIT_VIEW = "audit:view"
+    FORM_VIEW = "form:view"
+    FORM_EDIT = "form:edit"
+    SUBMISSION_CREATE = "submission:create"
+    SUBMISSION_VIEW = "submission:view"
+    # Unmasked personal fields (ID numbers, phones, names) of a unit's submissions.
+    SUBMISSION_PII = "submission:pii"
 
 
 class Role(StrEnum):
@@ -46,16 +52,21 @@ class Role(StrEnum):
 P = Permission
 # The three administrators are kept apart (系统管理员 / 安全管理员 / 审计管理员): the system
 # admin configures but grants no roles and reads no audit log; the security admin grants
-# roles; the audit admin only reads the audit log.
+# roles; the audit admin only reads the audit log (not submissions).
+# Submissions: survey staff fill them in and see their units' personal fields; managers
+# read them with the personal fields masked.
 ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
-    Role.SYSADMIN: (P.ORG_VIEW, P.ORG_EDIT, P.ACCOUNT_VIEW, P.ACCOUNT_EDIT),
-    Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT),
-    Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW),
-    Role.CITY_MANAGER: (P.ORG_VIEW,),
-    Role.DISTRICT_MANAGER: (P.ORG_VIEW,),
-    Role.CENTRE_STAFF: (P.ORG_VIEW,),
-    Role.STATION_STAFF: (P.ORG_VIEW,),
-    Role.REFERRAL_DESK: (P.ORG_VIEW,),
+    Role.SYSADMIN: (P.ORG_VIEW, P.ORG_EDIT, P.ACCOUNT_VIEW, P.ACCOUNT_EDIT, P.FORM_VIEW,
+                    P.FORM_EDIT),
+    Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT, P.FORM_VIEW),
+    Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW, P.FORM_VIEW),
+    Role.CITY_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
+    Role.DISTRICT_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
+    Role.CENTRE_STAFF: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_CREATE, P.SUBMISSION_VIEW,
+                        P.SUBMISSION_PII),
+    Role.STATION_STAFF: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_CREATE, P.SUBMISSION_VIEW,
+                         P.SUBMISSION_PII),
+    Role.REFERRAL_DESK: (P.ORG_VIEW, P.FORM_VIEW),
 }
 
 # Where each role may be granted (None: any unit).
@@ -71,6 +82,12 @@ ROLE_UNIT_TYPES: dict[Role, tuple[str, ...] | None] = {
 }
 
 
+# Held by whoever has a role at any unit. Form definitions are configuration for the whole
+# tree, read wherever they are filled in or reported on, so reading them needs a role
+# somewhere rather than at one unit.
+ROLE_HOLDER = "portal:role-holder"
+
+
 def role_principal(role: str) -> str:
     return f"role:{role}"
 
@@ -81,6 +98,12 @@ def site_acl() -> list:
         acl.append((Allow, role_principal(role), permissions))
     acl.append(DENY_ALL)
     return acl
+
+
+def forms_acl() -> list:
+    """The form definitions: everyone with a role reads them; editing follows the roles held
+    at the top of the tree (the forms' org scope)."""
+    return [(Allow, ROLE_HOLDER, P.FORM_VIEW), *site_acl()]
 
 
 @dataclass
@@ -171,6 +194,8 @@ class PortalSecurityPolicy:
         identity = self.identity(request)
         if identity is not None:
             principals += [Authenticated, f"user:{identity.login}"]
+            if identity.account.grants:
+                principals.append(ROLE_HOLDER)
             principals += [role_principal(r) for r in sorted(local_roles(identity, context))]
         return principals
 

@@ -115,6 +115,79 @@ def cmd_orgs_import(args):
           f"({result.unchanged} unchanged).")
 
 
+def cmd_form_import(args):
+    from portal import audit
+    from portal.i18n import forms_language
+    from portal.services import forms as form_service
+
+    try:
+        f = open(args.file, "rb")  # closed by the with below
+    except OSError as e:
+        raise CommandError(f"cannot read {args.file}: {e.strerror}") from None
+    with f, _env(args.config) as env:
+        request = env["request"]
+        language = forms_language(request)
+        with request.tm:
+            site = request.root_site
+            outcome = form_service.import_xlsform(site, f.read(), args.file)
+            for warning in outcome.warnings:
+                print(f"warning: {warning.render(language)}", file=sys.stderr)
+            if not outcome.ok:
+                for error in outcome.errors:
+                    print(error.render(language), file=sys.stderr)
+                raise CommandError(
+                    f"nothing imported: {len(outcome.errors)} problem(s) in {args.file}"
+                )
+            form = outcome.form
+            name, number = form.name, form.next_number
+            for change in outcome.changes:
+                if change.data_loss:
+                    print(f"warning: {change.message.render(language)}", file=sys.stderr)
+            scope = form_service.forms_folder(site).org_scope()
+            audit.record(request, "form.import", target=form.name, unit=scope,
+                         detail={"actor": "cli", "version": number,
+                                 "created": outcome.created})
+            if args.publish:
+                try:
+                    form_service.publish(form, "cli")
+                except form_service.PublishRefused as refused:
+                    for problem in refused.problems:
+                        where = ".".join(p for p in (problem.field, problem.attribute) if p)
+                        text = problem.message.render(language)
+                        print(f"{where}: {text}" if where else text, file=sys.stderr)
+                    raise CommandError(
+                        f"nothing imported: {form.name} cannot be published "
+                        f"({len(refused.problems)} problem(s))"
+                    ) from None
+                audit.record(request, "form.publish", target=form.name, unit=scope,
+                             detail={"actor": "cli", "version": number})
+    state = "published" if args.publish else "saved as a draft"
+    print(f"{name} version {number} {state}.")
+
+
+def cmd_form_export(args):
+    from forms.xlsform import export_xlsform
+    from portal.services.forms import get_form
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            form = get_form(request.root_site, args.name)
+            if form is None:
+                raise CommandError(f"no form named {args.name}")
+            version = form.latest if args.version is None else form.version(args.version)
+            if version is None:
+                raise CommandError(f"{args.name} has no published version "
+                                   f"{args.version or ''}".rstrip())
+            data, number = export_xlsform(version.definition()), version.number
+    try:
+        with open(args.output, "wb") as f:
+            f.write(data)
+    except OSError as e:
+        raise CommandError(f"cannot write {args.output}: {e.strerror}") from None
+    print(f"Wrote {args.name} version {number} to {args.output}.")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -136,6 +209,17 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--name", help="display name (default: the login)")
     orgs = command("orgs-import", cmd_orgs_import, "import org units from CSV or XLSX")
     orgs.add_argument("file")
+    form_import = command("form-import", cmd_form_import,
+                          "import an XLSForm: a new form, or a new draft of an existing one")
+    form_import.add_argument("file")
+    form_import.add_argument("--publish", action="store_true",
+                             help="publish it as the next version (nothing is saved if it "
+                                  "cannot be)")
+    form_export = command("form-export", cmd_form_export,
+                          "write a published version of a form as an XLSForm")
+    form_export.add_argument("name")
+    form_export.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
+    form_export.add_argument("--version", type=int, help="the version (default: the latest)")
     return p
 
 

@@ -46,6 +46,13 @@ EVENTS = {
     "org.import": _("event_org_import", default="Units imported"),
     "org.export": _("event_org_export", default="Units exported"),
     "audit.export": _("event_audit_export", default="Audit log downloaded"),
+    "form.*": _("event_form_any", default="Any form definition event"),
+    "form.import": _("event_form_import", default="Form imported as a draft"),
+    "form.publish": _("event_form_publish", default="Form version published"),
+    "submission.*": _("event_submission_any", default="Any submission event"),
+    "submission.create": _("event_submission_create", default="Submission received"),
+    "submission.read": _("event_submission_read",
+                         default="Submission with personal data read"),
 }
 OUTCOME_TITLES = {
     "success": _("outcome_success", default="Success"),

@@ -6,8 +6,10 @@ import textwrap
 import pytest
 import transaction
 
+from forms.xlsform import export_xlsform, import_xlsform
 from portal import make_config
 from portal.scripts import cli
+from tests.functional.form_samples import bad_workbook, bp_form
 
 INI = """\
 [app:main]
@@ -115,3 +117,39 @@ def test_user_add_refuses_bad_input(ini, tmp_path, monkeypatch, capsys, args, pa
         assert "li" not in site["accounts"]  # nothing half-created
     finally:
         cleanup()
+
+
+def test_form_import_publish_and_export(ini, tmp_path, capsys):
+    assert cli.main(["init", ini]) == 0
+    bad, good, unready = (tmp_path / name for name in ("bad.xlsx", "bp.xlsx", "unready.xlsx"))
+    bad.write_bytes(bad_workbook())
+    good.write_bytes(export_xlsform(bp_form()))
+    unready.write_bytes(export_xlsform(bp_form(category=None)))
+    capsys.readouterr()
+
+    assert cli.main(["form-import", ini, str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "工作表“survey”第 3 行" in err and "nothing imported: 2 problem(s)" in err
+
+    assert cli.main(["form-import", ini, str(good), "--publish"]) == 0
+    assert "bp_check version 1 published." in capsys.readouterr().out
+    # Refused publication: not even the draft is kept.
+    assert cli.main(["form-import", ini, str(unready), "--publish"]) == 1
+    err = capsys.readouterr().err
+    assert "category" in err and "cannot be published" in err
+    site, cleanup = site_of(ini, tmp_path)
+    try:
+        form = site["forms"]["bp_check"]
+        assert len(form.versions) == 1 and not form.has_draft
+    finally:
+        cleanup()
+    assert cli.main(["form-import", ini, str(unready)]) == 0
+    assert "bp_check version 2 saved as a draft." in capsys.readouterr().out
+
+    exported = tmp_path / "out.xlsx"
+    assert cli.main(["form-export", ini, "bp_check", "-o", str(exported)]) == 0
+    assert "version 1" in capsys.readouterr().out
+    assert import_xlsform(exported.read_bytes()).definition == bp_form(version=1)
+    assert cli.main(["form-export", ini, "bp_check", "--version", "2", "-o", str(exported)]) == 1
+    assert cli.main(["form-export", ini, "nothing", "-o", str(exported)]) == 1
+    assert "no form named nothing" in capsys.readouterr().err

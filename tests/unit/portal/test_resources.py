@@ -65,7 +65,7 @@ def test_folder_refuses_duplicates_and_unknown_types():
 
 def test_evolve_runs_each_step_once():
     site = Site()
-    assert evolve(site) == ["step0001_base_structure"]
-    assert site.evolve_version == latest_version() == 1
-    assert hasattr(site, "units") and "accounts" in site
+    assert evolve(site) == ["step0001_base_structure", "step0002_forms"]
+    assert site.evolve_version == latest_version() == 2
+    assert hasattr(site, "units") and "accounts" in site and "forms" in site
     assert evolve(site) == []

@@ -6,7 +6,16 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from portal.demo import load_demo, load_divisions
 from portal.evolve import evolve
 from portal.resources import Site
-from portal.security import Identity, Permission, Role, local_roles, role_principal, site_acl
+from portal.security import (
+    ROLE_HOLDER,
+    ROLE_PERMISSIONS,
+    Identity,
+    Permission,
+    Role,
+    local_roles,
+    role_principal,
+    site_acl,
+)
 from portal.services import accounts
 
 
@@ -82,3 +91,25 @@ def test_passwords_are_hashed_with_argon2id():
     assert not accounts.verify_password(hashed, "demo@portal2026")
     assert not accounts.verify_password("garbage", "x")
 
+
+def test_forms_are_read_by_any_role_holder_and_edited_at_the_top_of_the_tree(site):
+    helper = ACLHelper()
+    forms = site["forms"]
+    assert local_roles(identity(site, "admin"), forms) == {"sysadmin"}
+    assert local_roles(identity(site, "staff"), forms) == frozenset()
+    everyone = [Everyone, Authenticated]
+    assert not helper.permits(forms, everyone, Permission.FORM_VIEW)
+    assert helper.permits(forms, [*everyone, ROLE_HOLDER], Permission.FORM_VIEW)
+    assert not helper.permits(forms, [*everyone, ROLE_HOLDER], Permission.FORM_EDIT)
+    assert helper.permits(forms, [*everyone, role_principal("sysadmin")], Permission.FORM_EDIT)
+
+
+def test_only_survey_staff_fill_in_forms_and_see_personal_fields():
+    def holders(permission):
+        return {role for role, granted in ROLE_PERMISSIONS.items() if permission in granted}
+
+    staff = {Role.CENTRE_STAFF, Role.STATION_STAFF}
+    assert holders(Permission.SUBMISSION_CREATE) == holders(Permission.SUBMISSION_PII) == staff
+    assert holders(Permission.SUBMISSION_VIEW) == staff | {Role.CITY_MANAGER, Role.DISTRICT_MANAGER}
+    assert holders(Permission.FORM_EDIT) == {Role.SYSADMIN}
+    assert holders(Permission.FORM_VIEW) == set(Role)
