@@ -180,8 +180,7 @@ def close_app_registry(registry):
 
 def initialise(settings, demo=True):
     """What `portal init --demo` does, on the given storage."""
-    from portal.demo import load_demo, load_divisions
-    from portal.services.setup import ensure_site, migrate
+    from portal.services.setup import ensure_site, migrate, populate
 
     config = make_config(settings)
     registry = config.registry
@@ -192,9 +191,7 @@ def initialise(settings, demo=True):
         with tm:
             conn = db.open(transaction_manager=tm)
             site, _applied = ensure_site(conn.root())
-            load_divisions(site)
-            if demo:
-                load_demo(site)
+            populate(site, demo=demo)
         conn.close()
     finally:
         close_app_registry(registry)

@@ -49,19 +49,15 @@ def cmd_evolve(args):
 
 
 def cmd_init(args):
-    from portal.demo import load_demo, load_divisions
-    from portal.services.setup import ensure_site, migrate
+    from portal.services.setup import ensure_site, migrate, populate
 
     with _env(args.config) as env:
         migrate(env["registry"].sql_engine)
         request = env["request"]
         with request.tm:
-            site, applied = ensure_site(request.zodb.root())
-            if site.unit_by_code("110000") is None:
-                load_divisions(site)
-                print("Loaded Beijing's divisions (city and districts).")
-            if args.demo and load_demo(site):
-                print("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
+            site, _applied = ensure_site(request.zodb.root())
+            for line in populate(site, demo=args.demo):
+                print(line)
     print("Initialised.")
 
 
@@ -198,7 +194,8 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    init = command("init", cmd_init, "create or upgrade storage; load the divisions")
+    init = command("init", cmd_init,
+                   "create or upgrade storage; load the divisions and the shipped forms")
     init.add_argument("--demo", action="store_true", help="also load demo units and accounts")
     command("migrate", cmd_migrate, "upgrade the SQL schema (Alembic)")
     command("evolve", cmd_evolve, "apply pending ZODB evolve steps")

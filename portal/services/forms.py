@@ -7,6 +7,7 @@ a refused import or publication changes nothing.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -18,6 +19,9 @@ from forms.model import FormDefinition
 from forms.validation import FormValidator, Problem, publish_problems
 from forms.versions import Change, diff
 from portal.resources import FormResource, Forms, FormVersion, Site
+
+
+SHIPPED_FORMS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "forms")
 
 
 class NoDraft(ValueError):
@@ -100,6 +104,27 @@ def publish(form: FormResource, actor: str | None) -> tuple[FormVersion, list[Ch
         raise PublishRefused(problems)
     changes = pending_changes(form)
     return form.publish_draft(actor), changes
+
+
+def load_shipped_forms(site: Site, actor: str = "portal init") -> list[str]:
+    """Import and publish each shipped XLSForm (portal/data/forms) that the site lacks.
+
+    A form already there is left alone, whatever its state: an administrator may have
+    changed it since. Returns the names of the forms added."""
+    added = []
+    for filename in sorted(os.listdir(SHIPPED_FORMS_DIR)):
+        if not filename.endswith(".xlsx"):
+            continue
+        with open(os.path.join(SHIPPED_FORMS_DIR, filename), "rb") as f:
+            result = xlsform.import_xlsform(f, filename, shared_lists=CODE_SETS)
+        if not result.ok:  # the shipped files are tested; this is a packaging fault
+            raise ValueError(f"shipped form {filename} does not import: {result.errors[0]}")
+        if get_form(site, result.definition.name) is not None:
+            continue
+        form, _created = save_draft(site, result.definition)
+        publish(form, actor)
+        added.append(form.name)
+    return added
 
 
 # -- compiled versions ---------------------------------------------------------------------

@@ -34,3 +34,21 @@ def ensure_site(zodb_root) -> tuple[Site, list[str]]:
         site = zodb_root["site"] = Site()
     applied = evolve.evolve(site)
     return site, applied
+
+
+def populate(site, demo: bool = False) -> list[str]:
+    """What `portal init` puts in the site: Beijing's divisions, the shipped forms, and with
+    `demo` the demo units and accounts. Each part only when missing. Returns what was done."""
+    from portal.demo import load_demo, load_divisions
+    from portal.services.forms import load_shipped_forms
+
+    done = []
+    if site.unit_by_code("110000") is None:
+        load_divisions(site)
+        done.append("Loaded Beijing's divisions (city and districts).")
+    added = load_shipped_forms(site)
+    if added:
+        done.append(f"Published {len(added)} shipped forms: {', '.join(added)}.")
+    if demo and load_demo(site):
+        done.append("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
+    return done

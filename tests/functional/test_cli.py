@@ -153,3 +153,18 @@ def test_form_import_publish_and_export(ini, tmp_path, capsys):
     assert cli.main(["form-export", ini, "bp_check", "--version", "2", "-o", str(exported)]) == 1
     assert cli.main(["form-export", ini, "nothing", "-o", str(exported)]) == 1
     assert "no form named nothing" in capsys.readouterr().err
+
+
+def test_init_publishes_the_shipped_forms_once(ini, tmp_path, capsys):
+    assert cli.main(["init", ini]) == 0
+    assert "Published 15 shipped forms" in capsys.readouterr().out
+    site, cleanup = site_of(ini, tmp_path)
+    try:
+        forms = site["forms"]
+        assert len(forms) == 15
+        hypertension = forms["hypertension_followup"]
+        assert hypertension.latest.number == 1 and hypertension.draft() is None
+    finally:
+        cleanup()
+    assert cli.main(["init", ini]) == 0
+    assert "Published" not in capsys.readouterr().out
