@@ -20,7 +20,6 @@ from forms.validation import FormValidator, Problem, publish_problems
 from forms.versions import Change, diff
 from portal.resources import FormResource, Forms, FormVersion, Site
 
-
 SHIPPED_FORMS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "data", "forms")
 
 
