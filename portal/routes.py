@@ -17,6 +17,9 @@ def includeme(config):
                            permission=NO_PERMISSION_REQUIRED)
     config.add_static_view("deform_static", "deform:static", cache_max_age=3600,
                            permission=NO_PERMISSION_REQUIRED)
+    # The forms library's browser runtime (skip logic, calculations, checks).
+    config.add_static_view("forms_static", "forms:static", cache_max_age=3600,
+                           permission=NO_PERMISSION_REQUIRED)
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("api_tokens", "/api/v1/tokens")

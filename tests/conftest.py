@@ -283,3 +283,54 @@ def bearer(token) -> dict:
 def output_dir():
     os.makedirs(OUTPUT_DIR, exist_ok=True)
     return OUTPUT_DIR
+
+
+INI_TEMPLATE = """\
+[app:main]
+use = egg:bjch-portal
+{settings}
+
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARN
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+level = NOTSET
+formatter = generic
+
+[formatter_generic]
+format = %(levelname)s %(message)s
+"""
+
+
+def write_ini(path, settings: dict) -> str:
+    """A .ini file for the CLI naming these settings, as an operator's would."""
+    lines = "\n".join(f"{key} = {value}" for key, value in settings.items())
+    path.write_text(INI_TEMPLATE.format(settings=lines.replace("%", "%%")))
+    return str(path)
+
+
+def sql(testapp):
+    """A plain SQL session on the app's database, for looking behind the pages."""
+    return testapp.app.registry.dbsession_factory()
+
+
+def audit_rows(testapp, **filters):
+    from sqlalchemy import select
+
+    from portal import models
+
+    with sql(testapp) as s:
+        query = select(models.AuditEvent).filter_by(**filters).order_by(models.AuditEvent.id)
+        return list(s.scalars(query))

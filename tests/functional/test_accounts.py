@@ -6,20 +6,17 @@ import webtest
 from sqlalchemy import select
 
 from portal import models
-from tests.conftest import DEMO_PASSWORD, api_token, bearer, csrf_token, login
+from tests.conftest import (
+    DEMO_PASSWORD,
+    api_token,
+    audit_rows,
+    bearer,
+    csrf_token,
+    login,
+    sql,
+)
 
 NEW_PASSWORD = "Kangle#Clinic42"
-
-
-def sql(testapp):
-    """A plain SQL session on the app's database, for looking behind the pages."""
-    return testapp.app.registry.dbsession_factory()
-
-
-def audit_rows(testapp, **filters):
-    with sql(testapp) as s:
-        query = select(models.AuditEvent).filter_by(**filters).order_by(models.AuditEvent.id)
-        return list(s.scalars(query))
 
 
 def browser(testapp):

@@ -1,7 +1,6 @@
 """The `portal` command, run on a real .ini file like an operator would."""
 
 import io
-import textwrap
 
 import pytest
 import transaction
@@ -9,44 +8,18 @@ import transaction
 from forms.xlsform import export_xlsform, import_xlsform
 from portal import make_config
 from portal.scripts import cli
+from tests.conftest import write_ini
 from tests.functional.form_samples import bad_workbook, bp_form
-
-INI = """\
-[app:main]
-use = egg:bjch-portal
-zodbconn.uri = file://{dir}/Data.fs?blobstorage_dir={dir}/blobs
-sqlalchemy.url = sqlite:///{dir}/portal.sqlite
-portal.secret_file = {dir}/secret
-
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARN
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)s %(message)s
-"""
 
 
 @pytest.fixture
 def ini(tmp_path):
-    path = tmp_path / "test.ini"
-    path.write_text(textwrap.dedent(INI.format(dir=tmp_path / "var")))
-    return str(path)
+    var = tmp_path / "var"
+    return write_ini(tmp_path / "test.ini", {
+        "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
+        "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
+        "portal.secret_file": f"{var}/secret",
+    })
 
 
 def site_of(ini_path, tmp_path):

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from exports import tables
 from portal import models
 from portal.demo import DIVISIONS_CSV
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token, login, write_ini
 
 DONGCHENG = "/110000/110101/"
 XICHENG = "/110000/110102/"
@@ -523,42 +523,10 @@ def test_a_district_manager_cannot_import(testapp):
 
 
 # -- the CLI ---------------------------------------------------------------------------------
-CLI_INI = """\
-[app:main]
-use = egg:bjch-portal
-{settings}
-
-[loggers]
-keys = root
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARN
-handlers = console
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(levelname)s %(message)s
-"""
-
-
 @pytest.fixture
 def ini(settings, tmp_path):
     """A .ini naming the test's (cloned demo) storage, as an operator's would."""
-    lines = "\n".join(f"{key} = {value}" for key, value in settings.items())
-    path = tmp_path / "portal.ini"
-    path.write_text(CLI_INI.format(settings=lines.replace("%", "%%")))
-    return str(path)
+    return write_ini(tmp_path / "portal.ini", settings)
 
 
 def site_units(settings):

@@ -10,20 +10,9 @@ from sqlalchemy import select
 
 from portal import models
 from portal.resources import Account, OrgUnit, Site
-from tests.conftest import DEMO_PASSWORD, csrf_token, login
+from tests.conftest import DEMO_PASSWORD, audit_rows, csrf_token, login, sql
 
 BAD_LOGIN_ZH = "用户名或密码错误，或账户已被锁定。"
-
-
-def sql(testapp):
-    """A plain SQL session on the app's database, for looking behind the pages."""
-    return testapp.app.registry.dbsession_factory()
-
-
-def audit_rows(testapp, **filters):
-    with sql(testapp) as s:
-        query = select(models.AuditEvent).filter_by(**filters).order_by(models.AuditEvent.id)
-        return list(s.scalars(query))
 
 
 def login_error(res):
@@ -183,7 +172,7 @@ def test_inactive_account_cannot_log_in_and_loses_its_session(testapp):
 
 # -- deny by default -------------------------------------------------------------------
 SAMPLE_PATHS = {Site: "/", OrgUnit: "/110000/110101/", Account: "/accounts/admin/"}
-PUBLIC_ROUTES = {"login", "api_tokens", "__static/", "__deform_static/"}
+PUBLIC_ROUTES = {"login", "api_tokens", "__static/", "__deform_static/", "__forms_static/"}
 
 
 def all_views(config):
@@ -245,6 +234,7 @@ def test_anonymous_users_reach_only_login_and_static(app_config, testapp):
     testapp.get("/login", status=200)
     testapp.get("/static/portal.css", status=200)
     testapp.get("/deform_static/css/bootstrap.min.css", status=200)
+    testapp.get("/forms_static/runtime.js", status=200)
 
 
 @pytest.mark.parametrize("login_name, allowed, refused", [
