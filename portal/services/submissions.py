@@ -26,8 +26,27 @@ from portal.resources import FormResource, OrgUnit
 from portal.security import Permission
 from portal.services.forms import CompiledVersion, compiled
 
-# What the API accepts; drafts (saved, not yet submitted) come with the data-entry pages.
 SUBMITTED = "submitted"
+# Saved from the data-entry pages, not yet submitted: only its author resumes it, and only
+# the values' types were checked. The API never makes one.
+DRAFT = "draft"
+STATUSES = (DRAFT, SUBMITTED)
+
+# FormValidator's messages about a value's type: the only ones that stop a draft.
+_TYPE_ERRORS = frozenset(
+    f"validation.{kind}"
+    for kind in (
+        "not_text",
+        "not_integer",
+        "not_number",
+        "not_boolean",
+        "not_date",
+        "not_datetime",
+        "not_a_list",
+        "not_an_object",
+        "unknown_field",
+    )
+)
 
 _PERIODS = {
     "month": (re.compile(r"(\d{4})-(0[1-9]|1[0-2])\Z"), "2026-10"),
@@ -126,30 +145,21 @@ def by_client_id(dbsession, client_id: str) -> Submission | None:
     return dbsession.scalar(select(Submission).filter_by(client_id=client_id))
 
 
-def submit(
-    request,
-    form: FormResource,
-    org: str,
-    period: str | None,
-    client_id: str,
-    data: Any,
-    today: dt.date,
-    version_number: int | None = None,
-) -> Accepted:
-    """Accept a submission of `form` for unit `org` from the caller.
-
-    A client_id seen before returns the original submission (its author retrying) or raises
-    ClientIdTaken. Otherwise raises LookupError (no such published version), Refused (the
-    unit is not the caller's to fill in for, or the form is not filled in at its level) or
-    Invalid; values of fields that are not relevant are dropped and calculations recomputed.
-    """
-    login = request.identity.login
+def _own_original(request, form: FormResource, client_id: str) -> Submission | None:
+    """The submission an earlier request made with this client_id, or None; ClientIdTaken
+    when it is someone else's or another form's."""
     original = by_client_id(request.dbsession, client_id)
-    if original is not None:
-        if original.author != login or original.form_name != form.name:
-            raise ClientIdTaken(client_id)
-        return Accepted(original, created=False)
+    if original is not None and (
+        original.author != request.identity.login or original.form_name != form.name
+    ):
+        raise ClientIdTaken(client_id)
+    return original
 
+
+def _target(
+    request, form: FormResource, org: str, version_number: int | None
+) -> tuple[OrgUnit, CompiledVersion, int]:
+    """The unit to fill in for and the compiled version; LookupError or Refused."""
     version = form.latest if version_number is None else form.version(version_number)
     if version is None:
         raise LookupError(form.name)
@@ -166,44 +176,113 @@ def submit(
         )
     if not unit.active:
         raise Refused("the unit is inactive", unit)
+    return unit, current, version.number
 
+
+def _store(
+    request,
+    form: FormResource,
+    row: Submission | None,
+    unit: OrgUnit,
+    version_number: int,
+    period: str | None,
+    client_id: str,
+    status: str,
+    data: dict,
+) -> Accepted:
+    """Add the submission, or update the draft `row`, and audit it."""
+    now = utcnow()
+    created = row is None
+    if created:
+        row = Submission(
+            id=str(uuid.uuid4()), author=request.identity.login, created=now, client_id=client_id
+        )
+        request.dbsession.add(row)
+    row.form_name = form.name
+    row.form_version = version_number
+    row.org_code = unit.code
+    row.org_path = unit.path
+    row.period = period or None
+    row.status = status
+    row.updated = now
+    row.data = data
+    try:
+        request.dbsession.flush()
+    except IntegrityError as error:
+        # The same client_id committed by a concurrent request: a retry finds it.
+        mark_error_retryable(error)
+        raise
+    event = "submission.draft" if status == DRAFT else "submission.create"
+    audit.record(
+        request,
+        event,
+        target=row.id,
+        unit=unit,
+        detail={"form": form.name, "version": version_number},
+    )
+    return Accepted(row, created=created)
+
+
+def submit(
+    request,
+    form: FormResource,
+    org: str,
+    period: str | None,
+    client_id: str,
+    data: Any,
+    today: dt.date,
+    version_number: int | None = None,
+) -> Accepted:
+    """Accept a submission of `form` for unit `org` from the caller.
+
+    A client_id seen before returns the original submission (its author retrying) or raises
+    ClientIdTaken; the author's draft under that client_id is submitted (validated, then
+    updated in place). Otherwise raises LookupError (no such published version), Refused
+    (the unit is not the caller's to fill in for, or the form is not filled in at its level)
+    or Invalid; values of fields that are not relevant are dropped and calculations
+    recomputed.
+    """
+    original = _own_original(request, form, client_id)
+    if original is not None and original.status != DRAFT:
+        return Accepted(original, created=False)
+    unit, current, number = _target(request, form, org, version_number)
     clean, errors = current.validator.validate(data, today=today)
-    problem = period_problem(definition.period_type, period, today)
+    problem = period_problem(current.definition.period_type, period, today)
     if problem is not None:
         errors = {"period": problem, **errors}
     if errors:
         raise Invalid(errors)
+    accepted = _store(request, form, original, unit, number, period, client_id, SUBMITTED, clean)
+    return Accepted(accepted.submission, created=True)
 
-    now = utcnow()
-    submission = Submission(
-        id=str(uuid.uuid4()),
-        form_name=form.name,
-        form_version=version.number,
-        org_code=unit.code,
-        org_path=unit.path,
-        period=period or None,
-        status=SUBMITTED,
-        author=login,
-        created=now,
-        updated=now,
-        client_id=client_id,
-        data=clean,
-    )
-    request.dbsession.add(submission)
-    try:
-        request.dbsession.flush()
-    except IntegrityError as error:
-        # The same client_id committed by a concurrent request: a retry finds it above.
-        mark_error_retryable(error)
-        raise
-    audit.record(
-        request,
-        "submission.create",
-        target=submission.id,
-        unit=unit,
-        detail={"form": form.name, "version": version.number},
-    )
-    return Accepted(submission, created=True)
+
+def save_draft(
+    request,
+    form: FormResource,
+    org: str,
+    period: str | None,
+    client_id: str,
+    data: dict,
+    today: dt.date,
+    version_number: int | None = None,
+) -> Accepted:
+    """Save (or save again) the caller's draft under `client_id`, keeping `data` as typed.
+
+    Only the values' types are checked (Invalid otherwise), and the period's form when one
+    is given; the unit is checked as for `submit`. A client_id already submitted returns
+    that submission unchanged (created False), as a retried submit would.
+    """
+    original = _own_original(request, form, client_id)
+    if original is not None and original.status != DRAFT:
+        return Accepted(original, created=False)
+    unit, current, number = _target(request, form, org, version_number)
+    _clean, errors = current.validator.validate(data, today=today)
+    errors = {k: m for k, m in errors.items() if getattr(m, "id", None) in _TYPE_ERRORS}
+    if period and period_start(current.definition.period_type, period) is None:
+        errors = {"period": period_problem(current.definition.period_type, period, today), **errors}
+    if errors:
+        raise Invalid(errors)
+    return _store(request, form, original, unit, number, period, client_id, DRAFT, dict(data))
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -221,19 +300,19 @@ def scope_paths(request, permission: Permission = Permission.SUBMISSION_VIEW) ->
 
 def search(
     request,
-    form_name: str,
+    form_name: str | None,
     paths: list[str],
     period: str | None = None,
     status: str | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[Submission], int]:
-    """One page of a form's submissions under `paths` (newest first) and how many there are."""
+    """One page of a form's submissions (every form's when `form_name` is None) under
+    `paths` (newest first) and how many there are."""
     dialect = request.dbsession.get_bind().dialect.name
-    conditions = [
-        Submission.form_name == form_name,
-        in_subtrees(Submission.org_path, paths, dialect),
-    ]
+    conditions = [in_subtrees(Submission.org_path, paths, dialect)]
+    if form_name:
+        conditions.append(Submission.form_name == form_name)
     if period:
         conditions.append(Submission.period == period)
     if status:

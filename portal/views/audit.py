@@ -51,6 +51,7 @@ EVENTS = {
     "form.publish": _("event_form_publish", default="Form version published"),
     "submission.*": _("event_submission_any", default="Any submission event"),
     "submission.create": _("event_submission_create", default="Submission received"),
+    "submission.draft": _("event_submission_draft", default="Submission draft saved"),
     "submission.read": _("event_submission_read",
                          default="Submission with personal data read"),
 }
