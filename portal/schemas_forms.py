@@ -1,0 +1,233 @@
+"""Colander schemas for the form builder's admin pages (rendered by deform).
+
+A form's and a field's own rules live in the forms library (forms.validation,
+forms.expressions); the views put what it finds at the field it names. Expression inputs
+carry `data-expression` so portal/static/builder.js checks them as they are typed.
+
+Bind with `schema.bind(request=request, ...)`.
+"""
+
+import colander
+import deform.widget
+
+from forms.model import CATEGORIES, FIELD_TYPES, FORM_NAME_RE, LEVELS, PERIOD_TYPES
+from portal.i18n import _
+from portal.schema_base import NOT_LISTED, CSRFSchema, Node
+from portal.schema_base import strip as _strip
+from portal.schemas import deferred_upload_widget
+
+XLSFORM_ACCEPT = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+EXPRESSION_ATTRIBUTES = ("relevant", "constraint", "calculation")
+
+PERIOD_TITLES = {
+    "none": _("period_none", default="None"),
+    "month": _("period_month", default="Month"),
+    "quarter": _("period_quarter", default="Quarter"),
+    "year": _("period_year", default="Year"),
+}
+LEVEL_TITLES = {
+    "station": _("level_station", default="Station"),
+    "centre": _("level_centre", default="Centre"),
+    "district": _("level_district", default="District"),
+}
+
+
+def _text(title, **kw):
+    return Node(colander.String(), title=title, missing="", preparer=_strip, **kw)
+
+
+def _number(kind, title):
+    return Node(kind, title=title, missing=None)
+
+
+def _expression(title, description):
+    return _text(
+        title,
+        description=description,
+        widget=deform.widget.TextInputWidget(
+            attributes={"data-expression": "1", "autocomplete": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+# -- a form -------------------------------------------------------------------------------
+@colander.deferred
+def deferred_form_name_validator(node, kw):
+    existing = kw["existing"]
+
+    def validate(node, value):
+        if not FORM_NAME_RE.match(value):
+            raise colander.Invalid(
+                node,
+                _(
+                    "builder_form_name_invalid",
+                    default="A letter, then letters, digits, _ or - (at most 64).",
+                ),
+            )
+        if value in existing:
+            raise colander.Invalid(
+                node, _("builder_form_name_taken", default="A form with this name exists.")
+            )
+
+    return validate
+
+
+class FormSettingsSchema(CSRFSchema):
+    name = Node(
+        colander.String(),
+        title=_("builder_form_name", default="Name (its id, used in URLs and exports)"),
+        preparer=_strip,
+        validator=deferred_form_name_validator,
+    )
+    title_zh = Node(
+        colander.String(), title=_("builder_title_zh", default="Title (Chinese)"), preparer=_strip
+    )
+    title_en = _text(_("builder_title_en", default="Title (English)"))
+    category = Node(
+        colander.String(),
+        title=_("builder_category", default="Category"),
+        widget=deform.widget.SelectWidget(values=[("", "—"), *[(c, c) for c in CATEGORIES]]),
+        validator=colander.OneOf(CATEGORIES, msg_err=NOT_LISTED),
+    )
+    levels = Node(
+        colander.Set(),
+        title=_("builder_levels", default="Filled in by"),
+        widget=deform.widget.CheckboxChoiceWidget(
+            values=[(level, LEVEL_TITLES[level]) for level in LEVELS], inline=True
+        ),
+        validator=colander.Length(min=1),
+    )
+    period_type = Node(
+        colander.String(),
+        title=_("builder_period_type", default="Reporting period"),
+        widget=deform.widget.SelectWidget(values=[(p, PERIOD_TITLES[p]) for p in PERIOD_TYPES]),
+        validator=colander.OneOf(PERIOD_TYPES, msg_err=NOT_LISTED),
+        default="none",
+    )
+
+
+class XLSFormImportSchema(CSRFSchema):
+    upload = Node(
+        deform.FileData(),
+        title=_("builder_import_file", default="XLSForm (.xlsx)"),
+        widget=deferred_upload_widget,
+    )
+
+
+# -- a field ------------------------------------------------------------------------------
+@colander.deferred
+def deferred_choices_widget(node, kw):
+    lists = sorted(kw["choice_lists"])
+    return deform.widget.SelectWidget(values=[("", "—"), *[(name, name) for name in lists]])
+
+
+class FieldSchema(CSRFSchema):
+    name = Node(
+        colander.String(),
+        title=_("builder_field_name", default="Name (letters, digits, _)"),
+        preparer=_strip,
+    )
+    type = Node(
+        colander.String(),
+        title=_("builder_field_type", default="Type"),
+        widget=deform.widget.SelectWidget(values=[(t, t) for t in FIELD_TYPES]),
+        validator=colander.OneOf(FIELD_TYPES, msg_err=NOT_LISTED),
+    )
+    label_zh = _text(_("builder_label_zh", default="Label (Chinese)"))
+    label_en = _text(_("builder_label_en", default="Label (English)"))
+    hint_zh = _text(_("builder_hint_zh", default="Hint (Chinese)"))
+    hint_en = _text(_("builder_hint_en", default="Hint (English)"))
+    required = Node(
+        colander.Boolean(), title=_("builder_required", default="Required"), missing=False
+    )
+    relevant = _expression(
+        _("builder_relevant", default="Shown when (relevant)"),
+        _("builder_relevant_help", default="For example: ${smoker} = 'yes'"),
+    )
+    constraint = _expression(
+        _("builder_constraint", default="Constraint"),
+        _("builder_constraint_help", default="For example: . >= 0 and . <= 300"),
+    )
+    constraint_message_zh = _text(
+        _("builder_constraint_message_zh", default="Constraint message (Chinese)")
+    )
+    constraint_message_en = _text(
+        _("builder_constraint_message_en", default="Constraint message (English)")
+    )
+    calculation = _expression(
+        _("builder_calculation", default="Calculation"),
+        _(
+            "builder_calculation_help",
+            default="For example: round(${weight} div (${height} * ${height}), 1)",
+        ),
+    )
+    min = _number(colander.Float(), _("builder_min", default="Minimum"))
+    max = _number(colander.Float(), _("builder_max", default="Maximum"))
+    unit = _text(_("builder_unit", default="Unit"))
+    decimals = _number(colander.Integer(), _("builder_decimals", default="Decimal places"))
+    choices = Node(
+        colander.String(),
+        title=_("builder_choices", default="Choice list"),
+        missing="",
+        widget=deferred_choices_widget,
+    )
+    pii = Node(
+        colander.Boolean(), title=_("builder_pii", default="Personal information"), missing=False
+    )
+
+
+# -- a choice list ------------------------------------------------------------------------
+class ChoiceSchema(colander.MappingSchema):
+    code = Node(colander.String(), title=_("builder_choice_code", default="Code"), preparer=_strip)
+    label_zh = _text(_("builder_label_zh", default="Label (Chinese)"))
+    label_en = _text(_("builder_label_en", default="Label (English)"))
+    exclusive = Node(
+        colander.Boolean(),
+        title=_("builder_exclusive", default="Excludes the others"),
+        missing=False,
+    )
+
+
+class ChoicesSequence(colander.SequenceSchema):
+    choice = ChoiceSchema(title=_("builder_choice", default="Option"))
+
+
+@colander.deferred
+def deferred_list_name_validator(node, kw):
+    def validate(node, value):
+        if not FORM_NAME_RE.match(value):
+            raise colander.Invalid(
+                node,
+                _(
+                    "builder_form_name_invalid",
+                    default="A letter, then letters, digits, _ or - (at most 64).",
+                ),
+            )
+
+    return validate
+
+
+class ChoiceListSchema(CSRFSchema):
+    list_name = Node(
+        colander.String(),
+        title=_("builder_list_name", default="List name"),
+        preparer=_strip,
+        validator=deferred_list_name_validator,
+    )
+    choices = ChoicesSequence(
+        title=_("builder_choices_options", default="Options"),
+        widget=deform.widget.SequenceWidget(min_len=1, orderable=True),
+    )
+
+
+# -- publishing ---------------------------------------------------------------------------
+class PublishSchema(CSRFSchema):
+    confirm = Node(
+        colander.Boolean(),
+        title=_(
+            "builder_publish_confirm",
+            default="I understand that answers already given to these fields will no longer "
+            "fit the form.",
+        ),
+        missing=False,
+    )
