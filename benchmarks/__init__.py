@@ -1,6 +1,6 @@
-"""Small throughput benchmarks of the portal, each set against a bare Pyramid baseline.
+"""Benchmarks of the portal, each set against a baseline measured in the same run.
 
-Run with `make bench` (or `python -m benchmarks`). Figures are requests per second through
-the WSGI application in this process, without a network, so they compare code paths, not
-servers.
+Run with `make bench` (or `python -m benchmarks [login|api|demo-data]`; `--million` times
+`portal demo-data` with a million records instead). Everything runs on a fresh demo portal
+in a temporary directory; the developer's var/ is never touched.
 """

@@ -1,92 +1,37 @@
-"""Logins per second through the portal's WSGI app against a bare Pyramid view."""
+"""python -m benchmarks [login|api|demo-data ...] [--million]"""
 
-import re
-import sys
-import tempfile
-import textwrap
-import time
-from pathlib import Path
+import argparse
 
-from pyramid.config import Configurator
-from pyramid.paster import get_app
-from pyramid.response import Response
-from webob import Request
+from benchmarks import api_submissions, demo_data, login
 
-from portal.demo import DEMO_PASSWORD
-from portal.scripts import cli
-
-SECONDS = 3.0
-CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def rate(operation, seconds=SECONDS) -> float:
-    """Operations per second, after one warm-up call."""
-    operation()
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        operation()
-        count += 1
-    return count / elapsed
-
-
-def call(app, path, cookie=None, **kw) -> Response:
-    request = Request.blank(path, remote_addr="127.0.0.1", **kw)
-    if cookie:
-        request.headers["Cookie"] = cookie
-    return request.get_response(app)
-
-
-def portal_app(directory: Path):
-    """The demo portal on the embedded storage in `directory`, set up by `portal init`."""
-    ini = directory / "bench.ini"
-    ini.write_text(
-        textwrap.dedent("""\
-        [app:main]
-        use = egg:bjch-portal
-        zodbconn.uri = file://%(here)s/var/Data.fs?blobstorage_dir=%(here)s/var/blobs
-        sqlalchemy.url = sqlite:///%(here)s/var/portal.sqlite
-        portal.secret_file = %(here)s/var/secret
-        """)
-    )
-    if cli.main(["init", str(ini), "--demo"]) != 0:
-        sys.exit("portal init failed")
-    return get_app(str(ini))
-
-
-def bare_app():
-    config = Configurator()
-    config.add_route("hello", "/hello")
-    config.add_view(lambda request: Response("hello"), route_name="hello")
-    return config.make_wsgi_app()
-
-
-def login_once(app):
-    """What a browser does: fetch the form (session + CSRF token), post the credentials."""
-    form = call(app, "/login")
-    cookie = "; ".join(c.split(";", 1)[0] for c in form.headers.getall("Set-Cookie"))
-    token = CSRF_INPUT.search(form.text).group(1)
-    res = call(
-        app,
-        "/login",
-        cookie,
-        method="POST",
-        POST={"csrf_token": token, "login": "admin", "password": DEMO_PASSWORD, "next": ""},
-    )
-    assert res.status_int == 303, res.status
+BENCHMARKS = {"login": login.main, "api": api_submissions.main, "demo-data": demo_data.main}
 
 
 def main():
-    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        app = portal_app(Path(tmp))
-        bare = bare_app()
-        figure = rate(lambda: login_once(app))
-        baseline = rate(lambda: call(bare, "/hello"))
-        app.registry.zodb.close()
-        app.registry.sql_engine.dispose()
-    print(f"login (GET form + POST credentials, argon2id): {figure:10.1f} logins/s")
-    print(f"baseline (bare Pyramid view, same WSGI call):  {baseline:10.1f} requests/s")
-    print(f"ratio: one login costs as much as {baseline / figure:.0f} bare requests")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"run only these ({', '.join(BENCHMARKS)}); default: all",
+    )
+    parser.add_argument(
+        "--million",
+        action="store_true",
+        help="time `portal demo-data` with a million records (minutes)",
+    )
+    args = parser.parse_args()
+    unknown = set(args.names) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark {', '.join(sorted(unknown))}")
+    if args.million:
+        demo_data.main(records=demo_data.MILLION)
+        return
+    for name in args.names or BENCHMARKS:
+        print(f"== {name}", flush=True)
+        BENCHMARKS[name]()
 
 
+# The guard matters: `portal demo-data` starts worker processes that import this module.
 if __name__ == "__main__":
     main()

@@ -7,6 +7,7 @@ inside one transaction spanning ZODB and SQL, like a request.
 import argparse
 import contextlib
 import getpass
+import os
 import sys
 
 from pyramid.paster import bootstrap, setup_logging
@@ -58,6 +59,13 @@ def cmd_init(args):
             site, _applied = ensure_site(request.zodb.root())
             for line in populate(site, demo=args.demo):
                 print(line)
+            if args.demo:
+                from portal.demo_data import DemoDataError, fill_demo
+
+                try:
+                    print(fill_demo(request) or "Demo submissions are there already.")
+                except DemoDataError as e:
+                    raise CommandError(f"demo submissions: {e}") from None
     print("Initialised.")
 
 
@@ -184,6 +192,45 @@ def cmd_form_export(args):
     print(f"Wrote {args.name} version {number} to {args.output}.")
 
 
+def cmd_demo_data(args):
+    import time
+
+    from sqlalchemy.exc import IntegrityError
+
+    from portal import demo_data
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            try:
+                plan = demo_data.make_plan(request.root_site, args.records, seed=args.seed,
+                                           org=args.org, months=args.months)
+            except demo_data.DemoDataError as e:
+                raise CommandError(str(e)) from None
+        for name, reason in plan.skipped.items():
+            print(f"skipped {name}: {reason}", file=sys.stderr)
+        workers = args.workers
+        if workers is None:  # worth their start-up only for big runs
+            workers = min(os.cpu_count() or 1, 4) if args.records >= 50_000 else 0
+        start = time.perf_counter()
+        # Outside the request's transaction: commits every 100 000 rows keep a long run's
+        # work and its memory bounded.
+        with env["registry"].sql_engine.connect() as connection:
+            try:
+                rows = demo_data.write(connection, demo_data.batches(plan, workers),
+                                       commit_every=100_000,
+                                       progress=demo_data.Progress(args.records))
+            except IntegrityError:
+                raise CommandError(f"records made with seed {plan.seed} are there already: "
+                                   "choose another seed") from None
+            except demo_data.DemoDataError as e:
+                raise CommandError(str(e)) from None
+    elapsed = time.perf_counter() - start
+    rate = rows / elapsed if elapsed else 0.0
+    print(f"Added {rows:,} demo submissions (seed {plan.seed}) in {elapsed:.1f}s, "
+          f"{rate:,.0f} rows/s.")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -196,7 +243,8 @@ def parser() -> argparse.ArgumentParser:
 
     init = command("init", cmd_init,
                    "create or upgrade storage; load the divisions and the shipped forms")
-    init.add_argument("--demo", action="store_true", help="also load demo units and accounts")
+    init.add_argument("--demo", action="store_true",
+                      help="also load demo units, accounts and synthetic submissions")
     command("migrate", cmd_migrate, "upgrade the SQL schema (Alembic)")
     command("evolve", cmd_evolve, "apply pending ZODB evolve steps")
     user = command("user-add", cmd_user_add, "add an account (password read from stdin)")
@@ -217,6 +265,17 @@ def parser() -> argparse.ArgumentParser:
     form_export.add_argument("name")
     form_export.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     form_export.add_argument("--version", type=int, help="the version (default: the latest)")
+    demo = command("demo-data", cmd_demo_data,
+                   "add synthetic submissions of the published shipped forms (no real data)")
+    demo.add_argument("--records", type=int, required=True, help="how many to add")
+    demo.add_argument("--seed", type=int,
+                      help="makes the records reproducible (default: a random seed, printed)")
+    demo.add_argument("--org", help="only at units under this one (default: the whole tree)")
+    demo.add_argument("--months", type=int, default=24,
+                      help="spread over this many months up to today (default: 24)")
+    demo.add_argument("--workers", type=int,
+                      help="processes generating records while this one writes "
+                           "(default: one per CPU, up to 4, from 50 000 records)")
     return p
 
 

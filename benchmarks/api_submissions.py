@@ -1,0 +1,169 @@
+"""Submissions accepted per second through the API, over HTTP: the portal served by waitress
+in its own process, driven by concurrent keep-alive clients on loopback; each request is
+validated, stored in both stores' transaction and committed. The baseline is a bare Pyramid
+JSON view served and driven the same way."""
+
+import contextlib
+import http.client
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from benchmarks.common import demo_portal, free_port, percentile, site_of
+from benchmarks.serve import THREADS
+from portal.demo import DEMO_PASSWORD
+from portal.demo_data import batches, make_plan
+
+FORM = "hypertension_followup"
+PATH = f"/api/v1/forms/{FORM}/submissions"
+CLIENTS = 8
+WARM_UP = 1.0
+SECONDS = 6.0
+# The centre of the demo account `staff` (centre staff): it fills in for the centre and its
+# stations.
+LOGIN, CENTRE = "staff", "110101001"
+
+
+@dataclass
+class Load:
+    ok: int
+    seconds: float
+    latencies: list[float]
+    statuses: Counter
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.seconds
+
+    def describe(self, what: str) -> str:
+        p50, p95 = (percentile(self.latencies, p) * 1000 for p in (50, 95))
+        others = {s: n for s, n in self.statuses.items() if s != 201}
+        failed = f", other answers {others}" if others else ""
+        return f"{self.rate:8.1f} {what}/s, p50 {p50:5.1f} ms, p95 {p95:5.1f} ms{failed}"
+
+
+def submissions(ini: str) -> list[tuple[str, str, str]]:
+    """(org, period, data as JSON) of valid follow-ups this month at the centre and its
+    stations, made by the demo data generator (valid by construction, checked by sampling)."""
+    with site_of(ini) as site:
+        plan = make_plan(site, 6000, org=CENTRE, months=1)
+    return [
+        (row["org_code"], row["period"], row["data"])
+        for batch in batches(plan)
+        for row in batch
+        if row["form_name"] == FORM
+    ]
+
+
+def body(record: tuple[str, str, str]) -> bytes:
+    org, period, data = record
+    return (
+        f'{{"org": "{org}", "period": "{period}", "client_id": "{uuid.uuid4()}", "data": {data}}}'
+    ).encode()
+
+
+@contextlib.contextmanager
+def server(kind: str, config: str, log: Path):
+    """`python -m benchmarks.serve` in a process of its own; yields its port."""
+    port = free_port()
+    with open(log, "wb") as err:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, our module
+            [sys.executable, "-m", "benchmarks.serve", kind, config, str(port)],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                sys.exit(f"the {kind} server stopped: {log.read_text()[-2000:]}")
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            if time.monotonic() > deadline:
+                sys.exit(f"the {kind} server did not start in a minute")
+            time.sleep(0.1)
+        yield port
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def token(port: int) -> str:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    credentials = json.dumps({"login": LOGIN, "password": DEMO_PASSWORD})
+    connection.request("POST", "/api/v1/tokens", credentials, {"Content-Type": "application/json"})
+    response = connection.getresponse()
+    answer = json.loads(response.read())
+    connection.close()
+    if response.status != 201:
+        sys.exit(f"no API token for {LOGIN}: {response.status} {answer}")
+    return answer["token"]
+
+
+def drive(port: int, headers: dict, records: list, seconds: float) -> Load:
+    """CLIENTS threads, each on one keep-alive connection, posting for `seconds`."""
+    start = time.perf_counter()
+    deadline = start + seconds
+
+    def client(number: int):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        latencies, statuses = [], Counter()
+        index = number
+        while time.perf_counter() < deadline:
+            payload = body(records[index % len(records)])
+            index += CLIENTS
+            sent = time.perf_counter()
+            connection.request("POST", PATH, payload, headers)
+            response = connection.getresponse()
+            response.read()
+            statuses[response.status] += 1
+            if response.status == 201:
+                latencies.append(time.perf_counter() - sent)
+        connection.close()
+        return latencies, statuses
+
+    with ThreadPoolExecutor(CLIENTS) as pool:
+        results = list(pool.map(client, range(CLIENTS)))
+    elapsed = time.perf_counter() - start
+    latencies = [x for lat, _ in results for x in lat]
+    statuses = sum((s for _, s in results), Counter())
+    return Load(statuses[201], elapsed, latencies, statuses)
+
+
+def measure(kind: str, config: str, log: Path, records: list) -> Load:
+    with server(kind, config, log) as port:
+        headers = {"Content-Type": "application/json"}
+        if kind == "portal":
+            headers["Authorization"] = f"Bearer {token(port)}"
+        drive(port, headers, records, WARM_UP)
+        return drive(port, headers, records, SECONDS)
+
+
+def main():
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
+        ini = demo_portal(Path(tmp))
+        records = submissions(ini)
+        portal = measure("portal", ini, Path(tmp) / "portal.log", records)
+        bare = measure("bare", "-", Path(tmp) / "bare.log", records)
+    where = f"over HTTP, waitress with {THREADS} threads, {CLIENTS} keep-alive clients"
+    print(f"submissions API (POST {PATH}, {where}):")
+    print(f"  accepted:  {portal.describe('submissions')}  (goal: 300/s, p95 under 100 ms)")
+    print(
+        f"  baseline (bare Pyramid JSON view, same server and clients): {bare.describe('requests')}"
+    )
+    print(
+        f"ratio: an accepted submission costs as much as {bare.rate / portal.rate:.1f} "
+        f"bare requests"
+    )

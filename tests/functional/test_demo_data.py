@@ -1,0 +1,94 @@
+"""`portal demo-data` and `portal init --demo` on real storage, and the API serving the rows."""
+
+import datetime as dt
+
+import pytest
+import webtest
+from sqlalchemy import select
+
+from portal import make_config
+from portal.models import Submission
+from portal.scripts import cli
+from tests.conftest import api_token, bearer, close_app_registry, write_ini
+
+
+def submissions(settings, *conditions):
+    """The stored submissions (read after the command has closed its storage)."""
+    config = make_config(settings)
+    try:
+        with config.registry.dbsession_factory() as s:
+            return list(s.scalars(select(Submission).where(*conditions)))
+    finally:
+        close_app_registry(config.registry)
+
+
+def test_demo_data_adds_records_the_api_serves(settings, tmp_path, capsys):
+    ini = write_ini(tmp_path / "portal.ini", settings)
+    assert cli.main(["demo-data", ini, "--records", "300", "--seed", "5"]) == 0
+    out = capsys.readouterr()
+    assert "Added 300 demo submissions (seed 5)" in out.out
+    assert "100% (300 of 300 rows" in out.err  # progress on stderr
+    rows = submissions(settings)
+    assert len(rows) == 300 and {r.author for r in rows} == {"demo-data"}
+    assert len({r.form_name for r in rows}) >= 10
+
+    # The same seed would make the same client_ids: refused, nothing added.
+    assert cli.main(["demo-data", ini, "--records", "300", "--seed", "5"]) == 1
+    assert "seed 5 are there already" in capsys.readouterr().err
+    assert len(submissions(settings)) == 300
+
+    # Another seed adds more, here only at a centre and its stations.
+    assert (
+        cli.main(["demo-data", ini, "--records", "150", "--seed", "6", "--org", "110101001"]) == 0
+    )
+    centre = "/110000/110101/110101001/"
+    under = submissions(settings, Submission.org_path.startswith(centre))
+    assert len(submissions(settings)) == 450 and len(under) >= 150
+    assert cli.main(["demo-data", ini, "--records", "5", "--org", "999"]) == 1
+    assert "no organisation unit with code 999" in capsys.readouterr().err
+
+    # The app lists and reads them like any submission.
+    config = make_config(settings)
+    try:
+        app = webtest.TestApp(config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+        auth = bearer(api_token(app, "staff"))  # centre staff at 110101001
+        listed = app.get("/api/v1/forms/hypertension_followup/submissions", headers=auth).json
+        expected = [r for r in under if r.form_name == "hypertension_followup"]
+        assert listed["total"] == len(expected) > 0
+        first = listed["items"][0]
+        read = app.get(f"/api/v1/submissions/{first['id']}", headers=auth).json
+        stored = next(r for r in expected if r.id == first["id"])
+        assert read["form_version"] == stored.form_version and read["period"] == stored.period
+        assert read["data"].keys() == stored.data.keys() and read["data"]["sbp"] > 0
+    finally:
+        close_app_registry(config.registry)
+
+
+def test_demo_data_refuses_bad_arguments(settings, tmp_path, capsys):
+    ini = write_ini(tmp_path / "portal.ini", settings)
+    assert cli.main(["demo-data", ini, "--records", "-1"]) == 1
+    assert "cannot be negative" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["demo-data", ini])  # --records is required
+
+
+def test_init_demo_fills_an_empty_portal_once(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("portal.demo_data.DEMO_RECORDS", 200)
+    var = tmp_path / "var"
+    settings = {
+        "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
+        "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
+        "portal.secret_file": f"{var}/secret",
+    }
+    ini = write_ini(tmp_path / "test.ini", settings)
+    assert cli.main(["init", ini, "--demo"]) == 0
+    assert "Added 200 synthetic demo submissions over the last 24 months" in (
+        capsys.readouterr().out
+    )
+    rows = submissions(settings)
+    assert len(rows) == 200
+    # Stored as the models read them: timestamps and values parse.
+    assert all(isinstance(r.created, dt.datetime) and isinstance(r.data, dict) for r in rows)
+    assert cli.main(["init", ini, "--demo"]) == 0
+    assert "Demo submissions are there already" in capsys.readouterr().out
+    assert len(submissions(settings)) == 200
