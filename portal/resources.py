@@ -47,6 +47,11 @@ class Folder(Persistent):
     def __len__(self):
         return len(self.data)
 
+    def __bool__(self):
+        # A resource is a thing, not just a container: without this an empty folder (a
+        # station without children) would be false, and `unit or code` would pick the code.
+        return True
+
     def keys(self):
         return self.data.keys()
 

@@ -316,7 +316,7 @@ class EntryForm:
         form = self.deform_form(row.period)
         # Every unit for reading, not only those the reader may fill in for.
         unit = self.request.root_site.unit_by_code(row.org_code)
-        form[ORG].widget.values = [(row.org_code, unit.name if unit else row.org_code)]
+        form[ORG].widget.values = [(row.org_code, unit.name if unit is not None else row.org_code)]
         return form.render(appstruct, readonly=True)
 
     def post(self):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from portal import make_config
 from portal.models import Submission
 from portal.scripts import cli
-from tests.conftest import api_token, bearer, close_app_registry, write_ini
+from tests.conftest import api_token, bearer, close_app_registry, login, write_ini
 
 
 def submissions(settings, *conditions):
@@ -60,6 +60,14 @@ def test_demo_data_adds_records_the_api_serves(settings, tmp_path, capsys):
         stored = next(r for r in expected if r.id == first["id"])
         assert read["form_version"] == stored.form_version and read["period"] == stored.period
         assert read["data"].keys() == stored.data.keys() and read["data"]["sbp"] > 0
+
+        # The list page names the units, stations (folders without children) included.
+        login(app, "staff")
+        page = app.get("/110000/110101/110101001/submissions?unit=110101001001")
+        rows = page.html.select("table tbody tr")
+        assert rows and all(
+            r.select("td")[1].get_text(strip=True) == "东城光明第1社区卫生服务站" for r in rows
+        )
     finally:
         close_app_registry(config.registry)
 
