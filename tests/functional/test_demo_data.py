@@ -68,6 +68,15 @@ def test_demo_data_adds_records_the_api_serves(settings, tmp_path, capsys):
         assert rows and all(
             r.select("td")[1].get_text(strip=True) == "东城光明第1社区卫生服务站" for r in rows
         )
+        # Pages of 50 with first and last links; the summary counts the whole scope.
+        everything = app.get("/110000/110101/110101001/submissions?period=")
+        summary = everything.html.find(id="page-summary").get_text(" ", strip=True)
+        assert str(len(under)) in summary
+        pages = -(-len(under) // 50)
+        links = {a["href"].rsplit("page=", 1)[1] for a in everything.html.select("a.page-link")}
+        assert links == {str(n) for n in range(1, min(pages, 4) + 1)} | (
+            {str(pages)} if pages > 4 else set()
+        )
     finally:
         close_app_registry(config.registry)
 
