@@ -1,10 +1,12 @@
-"""python -m benchmarks [login|api|demo-data ...] [--million]"""
+"""python -m benchmarks [login|api|demo-data ...] [--million] [--postgresql DSN]"""
 
 import argparse
 
 from benchmarks import api_submissions, demo_data, login
 
 BENCHMARKS = {"login": login.main, "api": api_submissions.main, "demo-data": demo_data.main}
+# Those that also run on PostgreSQL (--postgresql).
+PG_BENCHMARKS = ("login", "api")
 
 
 def main():
@@ -20,16 +22,29 @@ def main():
         action="store_true",
         help="time `portal demo-data` with a million records (minutes)",
     )
+    parser.add_argument(
+        "--postgresql",
+        metavar="DSN",
+        help="run login and api on PostgreSQL (RelStorage + SQL) in a new database on the "
+        "server DSN names (postgresql://USER@HOST:PORT/DB; USER needs CREATEDB), dropped "
+        "afterwards; demo-data measures the embedded store only",
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
         parser.error(f"unknown benchmark {', '.join(sorted(unknown))}")
+    names, options = args.names or list(BENCHMARKS), {}
+    if args.postgresql:
+        if args.million or set(args.names) - set(PG_BENCHMARKS):
+            parser.error(f"only {' and '.join(PG_BENCHMARKS)} run on PostgreSQL")
+        names = [name for name in names if name in PG_BENCHMARKS]
+        options["postgresql"] = args.postgresql
     if args.million:
         demo_data.main(records=demo_data.MILLION)
         return
-    for name in args.names or BENCHMARKS:
+    for name in names:
         print(f"== {name}", flush=True)
-        BENCHMARKS[name]()
+        BENCHMARKS[name](**options)
 
 
 # The guard matters: `portal demo-data` starts worker processes that import this module.

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from benchmarks.common import demo_portal, free_port, percentile, site_of
+from benchmarks.common import demo_portal, free_port, percentile, site_of, storage
 from benchmarks.serve import THREADS
 from portal.demo import DEMO_PASSWORD
 from portal.demo_data import batches, make_plan
@@ -151,15 +151,34 @@ def measure(kind: str, config: str, log: Path, records: list) -> Load:
         return drive(port, headers, records, SECONDS)
 
 
-def main():
-    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        ini = demo_portal(Path(tmp))
+def with_setting(ini: str, line: str) -> str:
+    """A copy of the .ini beside it (same storage) with one more setting."""
+    path = Path(ini)
+    other = path.with_name(f"{path.stem}-{line.split()[0].rpartition('.')[2]}.ini")
+    other.write_text(path.read_text() + line + "\n")
+    return str(other)
+
+
+def main(postgresql: str | None = None):
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp, storage(postgresql) as db:
+        ini = demo_portal(Path(tmp), db)
         records = submissions(ini)
         portal = measure("portal", ini, Path(tmp) / "portal.log", records)
+        normal = None
+        if postgresql is None:
+            # The embedded store's faster, less durable choice (portal/models.py).
+            fast = with_setting(ini, "portal.sqlite_synchronous = normal")
+            normal = measure("portal", fast, Path(tmp) / "portal-normal.log", records)
         bare = measure("bare", "-", Path(tmp) / "bare.log", records)
     where = f"over HTTP, waitress with {THREADS} threads, {CLIENTS} keep-alive clients"
-    print(f"submissions API (POST {PATH}, {where}):")
+    backend = "PostgreSQL (RelStorage + SQL)" if postgresql else "embedded (FileStorage + SQLite)"
+    print(f"submissions API (POST {PATH}, {where}, {backend}):")
     print(f"  accepted:  {portal.describe('submissions')}  (goal: 300/s, p95 under 100 ms)")
+    if normal is not None:
+        print(
+            f"  accepted with portal.sqlite_synchronous = normal: "
+            f"{normal.describe('submissions')}"
+        )
     print(
         f"  baseline (bare Pyramid JSON view, same server and clients): {bare.describe('requests')}"
     )

@@ -11,7 +11,7 @@ from pyramid.paster import get_app
 from pyramid.response import Response
 from webob import Request
 
-from benchmarks.common import demo_portal
+from benchmarks.common import demo_portal, storage
 from portal.demo import DEMO_PASSWORD
 
 SECONDS = 3.0
@@ -57,9 +57,9 @@ def login_once(app):
     assert res.status_int == 303, res.status
 
 
-def main():
-    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp:
-        app = get_app(demo_portal(Path(tmp)))
+def main(postgresql: str | None = None):
+    with tempfile.TemporaryDirectory(prefix="portal-bench-") as tmp, storage(postgresql) as db:
+        app = get_app(demo_portal(Path(tmp), db))
         bare = bare_app()
         figure = rate(lambda: login_once(app))
         baseline = rate(lambda: call(bare, "/hello"))

@@ -5,6 +5,7 @@ process of the API benchmark.
     python -m benchmarks.serve bare - PORT
 """
 
+import logging
 import sys
 import uuid
 
@@ -34,6 +35,9 @@ def bare_app():
 def main(argv):
     kind, config_uri, port = argv
     app = get_app(config_uri) if kind == "portal" else bare_app()
+    # More clients than threads keep requests queued, by design: waitress would log a warning
+    # for each one, a cost of the benchmark rather than of what it measures.
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     waitress.serve(app, host="127.0.0.1", port=int(port), threads=THREADS, _quiet=True)
 
 

@@ -8,6 +8,8 @@ transaction of their own.
 
 import logging
 
+from sqlalchemy import insert
+
 from portal import models
 
 log = logging.getLogger(__name__)
@@ -16,35 +18,48 @@ log = logging.getLogger(__name__)
 _FORBIDDEN_KEYS = {"password", "new_password", "token", "csrf_token", "secret"}
 
 
-def _row(request, event, outcome, target, unit, detail):
-    actor = detail.pop("actor", None) if detail else None
+def _values(request, event, outcome, target, unit, detail) -> dict:
+    detail = {k: v for k, v in (detail or {}).items() if k not in _FORBIDDEN_KEYS}
+    actor = detail.pop("actor", None)
     if actor is None:
         identity = request.identity
         actor = identity.login if identity is not None else None
-    return models.AuditEvent(
-        event=event,
-        outcome=outcome,
-        actor=actor,
-        ip=request.client_addr,
-        org_code=getattr(unit, "code", None),
-        org_path=getattr(unit, "path", None),
-        target=target,
-        detail=detail or None,
-    )
+    values = {
+        "event": event,
+        "outcome": outcome,
+        "actor": actor,
+        "ip": request.client_addr,
+        "org_code": getattr(unit, "code", None),
+        "org_path": getattr(unit, "path", None),
+        "target": target,
+        "detail": detail or None,
+    }
+    # The log line names the event, never values.
+    log.info("audit %s %s actor=%s target=%s", event, outcome, actor, target)
+    return values
 
 
-def record(request, event, outcome="success", target=None, unit=None, detail=None,
-           independent=False):
+def record(
+    request, event, outcome="success", target=None, unit=None, detail=None, independent=False
+):
     """Add an audit event. `independent=True` writes it even if the request aborts."""
-    detail = {k: v for k, v in (detail or {}).items() if k not in _FORBIDDEN_KEYS}
-    row = _row(request, event, outcome, target, unit, detail)
+    row = models.AuditEvent(**_values(request, event, outcome, target, unit, detail))
     if independent:
         after_request(request, lambda session: session.add(row))
     else:
         request.dbsession.add(row)
-    # The log line names the event, never values.
-    log.info("audit %s %s actor=%s target=%s", event, outcome, row.actor, target)
     return row
+
+
+_INSERT = insert(models.AuditEvent.__table__)
+
+
+def record_now(request, event, outcome="success", target=None, unit=None, detail=None):
+    """As `record`, in the request's transaction, but inserted at once by a Core statement,
+    which costs a fraction of the ORM's flush: for hot paths that have just written to SQL
+    themselves (so holding SQLite's write lock a little longer changes nothing)."""
+    values = _values(request, event, outcome, target, unit, detail)
+    models.write(request, _INSERT, {"ts": models.utcnow(), **values})
 
 
 def after_request(request, work):

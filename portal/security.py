@@ -17,9 +17,31 @@ from pyramid.csrf import SessionCSRFStoragePolicy, new_csrf_token
 from pyramid.interfaces import ISecurityPolicy
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.traversal import lineage
+from sqlalchemy import bindparam, null, select, update
 from zope.interface import implementer
 
 from portal import models
+
+
+def _lookup_and_touch(table, expires) -> tuple:
+    """Statements that read a row of `table` (api_tokens, auth_sessions) by its key, as
+    (login, last_seen, expires), and record its use. Core, not the ORM: every request runs
+    them, and the ORM's identity map and unit of work would cost more than the queries."""
+    key = table.primary_key.columns[0]
+    return (
+        select(table.c.login, table.c.last_seen, expires.label("expires")).where(
+            key == bindparam("key")
+        ),
+        update(table).where(key == bindparam("key")).values(last_seen=bindparam("last_seen")),
+    )
+
+
+_TOKEN_SQL = _lookup_and_touch(models.ApiToken.__table__, models.ApiToken.__table__.c.expires)
+# Sessions do not expire; they lapse when idle.
+_SESSION_SQL = _lookup_and_touch(models.AuthSession.__table__, null())
+# The last use of a session or token is recorded at most this often (the idle timeout
+# counts from it, so it may lapse up to this much early).
+TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
 class Permission(StrEnum):
@@ -56,16 +78,32 @@ P = Permission
 # Submissions: survey staff fill them in and see their units' personal fields; managers
 # read them with the personal fields masked.
 ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
-    Role.SYSADMIN: (P.ORG_VIEW, P.ORG_EDIT, P.ACCOUNT_VIEW, P.ACCOUNT_EDIT, P.FORM_VIEW,
-                    P.FORM_EDIT),
+    Role.SYSADMIN: (
+        P.ORG_VIEW,
+        P.ORG_EDIT,
+        P.ACCOUNT_VIEW,
+        P.ACCOUNT_EDIT,
+        P.FORM_VIEW,
+        P.FORM_EDIT,
+    ),
     Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT, P.FORM_VIEW),
     Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW, P.FORM_VIEW),
     Role.CITY_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
     Role.DISTRICT_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
-    Role.CENTRE_STAFF: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_CREATE, P.SUBMISSION_VIEW,
-                        P.SUBMISSION_PII),
-    Role.STATION_STAFF: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_CREATE, P.SUBMISSION_VIEW,
-                         P.SUBMISSION_PII),
+    Role.CENTRE_STAFF: (
+        P.ORG_VIEW,
+        P.FORM_VIEW,
+        P.SUBMISSION_CREATE,
+        P.SUBMISSION_VIEW,
+        P.SUBMISSION_PII,
+    ),
+    Role.STATION_STAFF: (
+        P.ORG_VIEW,
+        P.FORM_VIEW,
+        P.SUBMISSION_CREATE,
+        P.SUBMISSION_VIEW,
+        P.SUBMISSION_PII,
+    ),
     Role.REFERRAL_DESK: (P.ORG_VIEW, P.FORM_VIEW),
 }
 
@@ -158,24 +196,30 @@ class PortalSecurityPolicy:
         return request.environ["portal.identity"]
 
     def _load_identity(self, request):
-        now = models.utcnow()
         bearer = bearer_token(request)
         if bearer is not None:
-            row = request.dbsession.get(models.ApiToken, hash_token(bearer))
-            if row is None or row.expires <= now or row.last_seen + self.idle <= now:
+            statements, key, via = _TOKEN_SQL, hash_token(bearer), "token"
+        else:
+            statements, key, via = _SESSION_SQL, request.session.get("auth"), "session"
+            if not key:
                 return None
-            if now - row.last_seen > dt.timedelta(minutes=1):
-                row.last_seen = now
-            return self._identity_for(request, row.login, "token")
-        session_id = request.session.get("auth")
-        if not session_id:
-            return None
-        row = request.dbsession.get(models.AuthSession, session_id)
+        login = self._live_login(request, statements, key)
+        return None if login is None else self._identity_for(request, login, via)
+
+    def _live_login(self, request, statements, key: str) -> str | None:
+        """The login of the token or session `key` unless it has expired or been idle too
+        long; its last use is recorded (in the request's transaction) at most once a
+        minute."""
+        lookup, touch = statements
+        row = request.dbsession.execute(lookup, {"key": key}).first()
+        now = models.utcnow()
         if row is None or row.last_seen + self.idle <= now:
             return None
-        if now - row.last_seen > dt.timedelta(minutes=1):
-            row.last_seen = now
-        return self._identity_for(request, row.login, "session")
+        if row.expires is not None and row.expires <= now:
+            return None
+        if now - row.last_seen > TOUCH_EVERY:
+            models.write(request, touch, {"key": key, "last_seen": now})
+        return row.login
 
     @staticmethod
     def _identity_for(request, login, via):

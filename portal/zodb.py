@@ -9,7 +9,6 @@ from urllib.parse import urlsplit
 
 import ZODB
 import zodburi
-from transaction.interfaces import NoTransaction
 
 
 def open_db(uri: str) -> ZODB.DB:
@@ -22,16 +21,15 @@ def open_db(uri: str) -> ZODB.DB:
 
 
 def request_connection(request):
-    """The request's ZODB connection, joined to request.tm and closed when the request ends."""
+    """The request's ZODB connection, joined to request.tm and closed when the request ends.
+
+    The explicit manager has begun the transaction already, so the connection missed the
+    begin() that would have synchronised it with other processes; opening it registers it
+    with the manager, which synchronises it then (TransactionManager.registerSynch calls
+    its newTransaction). Once is enough: on RelStorage each costs round trips to the
+    server. Outside a transaction (a script's bootstrap), begin() will."""
     db = request.registry.zodb
     conn = db.open(transaction_manager=request.tm)
-    if getattr(request.tm, "explicit", False):
-        # An explicit manager has already begun the transaction, so the connection missed
-        # the begin() that would have synchronised it: catch up with other processes now.
-        try:
-            conn.newTransaction(request.tm.get(), True)
-        except NoTransaction:
-            pass  # outside a transaction (a script's bootstrap): begin() will sync it
     request.add_finished_callback(lambda request: conn.close())
     return conn
 

@@ -1,11 +1,14 @@
 """The JSON API contract, checked against its own OpenAPI description."""
 
+import datetime as dt
 import json
 
 from openapi_spec_validator import validate
 
+from portal import models
+from portal.security import hash_token
 from portal.views.api import openapi_spec
-from tests.conftest import api_token, bearer, login
+from tests.conftest import api_token, bearer, login, sql
 
 
 def test_openapi_document_is_valid():
@@ -122,3 +125,35 @@ def test_openapi_served_to_authenticated_callers(testapp):
     doc = testapp.get("/api/v1/openapi.json", headers=bearer(token)).json
     assert doc == json.loads(json.dumps(openapi_spec()))
     testapp.get("/api/v1/openapi.json", status=401)
+
+
+def _token_row(testapp, token, **changes):
+    """The token's row, after applying `changes` to it (committed)."""
+    with sql(testapp) as s:
+        row = s.get(models.ApiToken, hash_token(token))
+        for name, value in changes.items():
+            setattr(row, name, value)
+        s.commit()
+        return row
+
+
+def test_a_token_in_use_stays_alive_and_an_idle_one_lapses(checked, testapp):
+    token = api_token(testapp, "city")
+    # Used 20 minutes after its last use: accepted, and the use recorded.
+    _token_row(testapp, token, last_seen=models.utcnow() - dt.timedelta(minutes=20))
+    checked("get", "/api/v1/me", 200, headers=bearer(token))
+    seen = _token_row(testapp, token).last_seen
+    assert models.utcnow() - seen < dt.timedelta(minutes=1)
+    # Within the minute the use is not recorded again (a write saved on every request).
+    checked("get", "/api/v1/me", 200, headers=bearer(token))
+    assert _token_row(testapp, token).last_seen == seen
+    # Idle for 31 minutes: refused.
+    _token_row(testapp, token, last_seen=models.utcnow() - dt.timedelta(minutes=31))
+    checked("get", "/api/v1/me", 401, headers=bearer(token))
+
+
+def test_an_expired_token_stops_working_however_recently_used(checked, testapp):
+    token = api_token(testapp, "city")
+    checked("get", "/api/v1/me", 200, headers=bearer(token))
+    _token_row(testapp, token, expires=models.utcnow() - dt.timedelta(seconds=1))
+    checked("get", "/api/v1/me", 401, headers=bearer(token))

@@ -113,6 +113,18 @@ def test_idle_session_times_out(testapp):
     assert "/login" in testapp.get("/", status=303).location
 
 
+def test_a_session_in_use_stays_alive(testapp):
+    login(testapp, "city")
+    with sql(testapp) as s:
+        for row in s.scalars(select(models.AuthSession).filter_by(login="city")):
+            row.last_seen = models.utcnow() - dt.timedelta(minutes=29)
+        s.commit()
+    testapp.get("/", status=200)
+    with sql(testapp) as s:
+        [row] = s.scalars(select(models.AuthSession).filter_by(login="city"))
+        assert models.utcnow() - row.last_seen < dt.timedelta(minutes=1)
+
+
 def test_unsafe_requests_need_the_csrf_token(testapp):
     login(testapp, "city")
     testapp.post("/logout", status=400)

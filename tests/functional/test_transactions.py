@@ -129,3 +129,48 @@ def test_failed_login_audit_survives_an_aborted_request(app_config):
         rows = list(s.scalars(select(models.AuditEvent).filter_by(event="login", target="city")))
         assert [(r.outcome, r.detail["reason"]) for r in rows] == [("failure", "bad_credentials")]
         assert s.get(models.LoginThrottle, "city").failures == 1
+
+
+def test_a_request_syncs_its_zodb_connection_with_other_processes_once(app_config, monkeypatch):
+    """Opening the request's connection on the begun transaction synchronises it (on
+    RelStorage, a poll of the server); a second sync would only cost round trips."""
+    from ZODB.Connection import Connection
+
+    syncs = []
+    real = Connection.newTransaction
+
+    def counting(self, transaction, sync=True):
+        syncs.append(sync)
+        return real(self, transaction, sync)
+
+    monkeypatch.setattr(Connection, "newTransaction", counting)
+    add_probe(app_config, "read", lambda request: {"units": len(request.root_site.units)})
+    app = webtest.TestApp(app_config.make_wsgi_app())
+    app.get("/_probe/read", status=200)
+    assert syncs == [True]
+
+
+def test_a_request_sees_what_another_process_committed(app_config, settings):
+    """Another process (here a second ZODB.DB on the same storage) commits; the next
+    request reads it. Only RelStorage lets two processes open one database."""
+    import pytest
+
+    from portal.zodb import open_db
+
+    if not settings["zodbconn.uri"].startswith("postgres://"):
+        pytest.skip("FileStorage admits one process")
+    add_probe(app_config, "marker", lambda request: {
+        "marker": getattr(request.root_site, "probe_marker", None)
+    })
+    app = webtest.TestApp(app_config.make_wsgi_app())
+    assert app.get("/_probe/marker").json == {"marker": None}
+    other = open_db(settings["zodbconn.uri"])
+    try:
+        tm = transaction.TransactionManager(explicit=True)
+        with tm:
+            conn = other.open(transaction_manager=tm)
+            conn.root()["site"].probe_marker = "from elsewhere"
+        conn.close()
+    finally:
+        other.close()
+    assert app.get("/_probe/marker").json == {"marker": "from elsewhere"}
