@@ -24,6 +24,7 @@ import json
 import os
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from string import Template
 from typing import Any
@@ -33,18 +34,21 @@ import deform
 from markupsafe import Markup
 from translationstring import TranslationString
 
+from forms.attachments import IMAGE_TYPES, SNIFF_BYTES, attachment_values, check_attachment
 from forms.expressions import format_number
 from forms.messages import Message
 from forms.model import ATTACHMENT_TYPES, NUMBER_TYPES, Field, FormDefinition
-from forms.validation import FormValidator, check_attachment
+from forms.validation import FormValidator
 
 __all__ = [
     "FormRunner",
     "MemoryTmpStore",
+    "UploadRefused",
     "apply_errors",
     "build_schema",
     "default_renderer",
     "flatten",
+    "take_uploads",
     "unflatten",
 ]
 
@@ -157,13 +161,16 @@ class _Codes(_Value):
 
 class _Upload(deform.FileData):
     """file, image: deform's upload dict; a stored attachment's reference (a string) is shown
-    as an upload already made, whose uid is the reference."""
+    as an upload already made, whose uid is the reference, named as the tmpstore bound to
+    the schema knows it (`tmpstore.get(reference)`), else by the reference itself."""
 
     def serialize(self, node: colander.SchemaNode, value: Any) -> Any:
         if value is None:
             return colander.null
         if isinstance(value, str):
-            value = {"uid": value, "filename": value}
+            store = (getattr(node, "bindings", None) or {}).get("tmpstore")
+            known = store.get(value) if store is not None else None
+            value = known or {"uid": value, "filename": value}
         return super().serialize(node, value)
 
 
@@ -259,11 +266,38 @@ class _NoteWidget(deform.widget.Widget):
         return colander.null
 
 
+class UploadRefused(Exception):
+    """Raised by a tmpstore that will not keep an upload (empty, or over a size limit of its
+    own): the message (a str, or a Message rendered in the form's language) is shown at the
+    field, which is left empty for another file."""
+
+    def __init__(self, message: Message | str):
+        super().__init__(str(message))
+        self.message = message
+
+
 class _FileWidget(deform.widget.FileUploadWidget):
-    """deform's upload input, with the name of the file already uploaded shown beside it."""
+    """deform's upload input, with the name of the file already uploaded shown beside it.
+
+    Every new file gets a new uid, unguessable (a UUID's hex), never the uid the page sent:
+    the page is the user's to tamper with, and deform would otherwise store the new file
+    under whatever uid came with it."""
 
     def __init__(self, tmpstore, language: str = "zh", **kw):
         super().__init__(tmpstore, language=language, **kw)
+
+    def random_id(self) -> str:
+        return uuid.uuid4().hex
+
+    def deserialize(self, field, pstruct):
+        if isinstance(pstruct, Mapping) and hasattr(pstruct.get("upload"), "file"):
+            pstruct = {key: value for key, value in pstruct.items() if key != "uid"}
+        try:
+            return super().deserialize(field, pstruct)
+        except UploadRefused as refused:
+            message = refused.message
+            text = message.render(self.language) if isinstance(message, Message) else message
+            raise colander.Invalid(field.schema, text, colander.null) from None
 
     def serialize(self, field, cstruct, **kw):
         html = Markup(super().serialize(field, cstruct, **kw))  # noqa: S704 - deform's HTML
@@ -293,8 +327,9 @@ class _CheckboxesWidget(_Choices, deform.widget.CheckboxChoiceWidget):
 
 class MemoryTmpStore(dict):
     """deform's FileUploadTempStore in a dict: uploads live as long as the store object.
-    Enough for tests and previews; the portal passes one kept in the user's session, so that
-    a file survives a failed validation and is not uploaded twice."""
+    Enough for tests and previews; the portal passes one that keeps each upload in its
+    database at once, so that a file survives a failed validation (and a saved draft) and is
+    not uploaded twice, whichever process serves the next request."""
 
     def preview_url(self, uid: str) -> None:
         return None
@@ -381,7 +416,7 @@ def _widget(definition: FormDefinition, f: Field, language: str, tmpstore) -> An
     if kind == "note":
         return _NoteWidget(f.label.get(language), f.hint.get(language), attributes)
     if kind in ATTACHMENT_TYPES:
-        accept = ",".join(f.accept) or ("image/*" if kind == "image" else None)
+        accept = ",".join(f.accept or (IMAGE_TYPES if kind == "image" else ())) or None
 
         def upload_widget(store):
             return _FileWidget(
@@ -537,7 +572,7 @@ def _flatten(fields: Iterable[Field], appstruct: Mapping, out: dict[str, Any]) -
 def flatten(definition: FormDefinition, appstruct: Mapping) -> dict[str, Any]:
     """deform's appstruct (groups nested) as the API's flat data keyed by field name; empty
     values left out. A new upload stays deform's upload dict (uid, filename, mimetype, size,
-    fp) until it is stored: see FormRunner.validate."""
+    fp) until it is stored: see `take_uploads` and FormRunner.validate."""
     return _flatten(definition.fields, appstruct, {})
 
 
@@ -643,29 +678,16 @@ def default_renderer(language: str = "zh") -> deform.ZPTRendererFactory:
     )
 
 
-def _scope_fields(fields: Iterable[Field]) -> Iterator[Field]:
-    """The fields whose values sit side by side in one object: groups opened, repeats whole."""
-    for f in fields:
-        if f.type == "group":
-            yield from _scope_fields(f.children)
-        else:
-            yield f
-
-
-def _take_uploads(
-    fields: Iterable[Field], values: dict, prefix: str, uploads: dict[str, tuple[Field, Mapping]]
-) -> dict[str, tuple[Field, Mapping]]:
-    """Replace every new upload in flat data by its uid, the reference FormValidator reads;
-    return the uploads by error key (`photo`, `visits.0.photo`)."""
-    for f in _scope_fields(fields):
-        value = values.get(f.name)
-        if f.type == "repeat":
-            for index, row in enumerate(value or ()):
-                _take_uploads(f.children, row, f"{prefix}{f.name}.{index}.", uploads)
-        elif f.type in ATTACHMENT_TYPES and isinstance(value, Mapping):
+def take_uploads(definition: FormDefinition, data: dict) -> dict[str, tuple[Field, Mapping]]:
+    """Replace every upload in flat data (deform's dicts, see `flatten`) by its uid, the
+    reference FormValidator reads; return the new uploads (those with a file to read) by
+    error key (`photo`, `visits.0.photo`) with their fields."""
+    uploads = {}
+    for key, f, holder, value in attachment_values(definition, data):
+        if isinstance(value, Mapping):
             if value.get("fp") is not None:  # else a stored attachment, shown again
-                uploads[prefix + f.name] = (f, value)
-            values[f.name] = value["uid"]
+                uploads[key] = (f, value)
+            holder[f.name] = value["uid"]
     return uploads
 
 
@@ -682,7 +704,7 @@ def _size_and_head(upload: Mapping) -> tuple[int, bytes]:
     """An upload's size and first bytes, read from its file without loading it."""
     fp = upload["fp"]
     fp.seek(0)
-    head = fp.read(64)
+    head = fp.read(SNIFF_BYTES)
     size = fp.seek(0, os.SEEK_END)
     fp.seek(0)
     return size, head
@@ -748,10 +770,11 @@ class FormRunner:
         try:
             appstruct = form.validate(list(controls))
         except deform.ValidationFailure as failure:
-            # Only controls that are not this form's get here: the types refuse nothing.
+            # Only controls that are not this form's, or an upload the tmpstore refused, get
+            # here: the types refuse nothing.
             return None, failure.render()
         data = flatten(self.definition, appstruct)
-        uploads = _take_uploads(self.definition.fields, data, "", {})
+        uploads = take_uploads(self.definition, data)
         clean, errors = self.validator.validate(data, today)
         for key, (f, upload) in uploads.items():
             size, head = _size_and_head(upload)

@@ -88,12 +88,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "validation.not_an_attachment": ("Upload a file.", "请上传文件。"),
     "validation.file_too_large": (
-        "The file is larger than ${max_size} bytes.",
-        "文件大小超过 ${max_size} 字节。",
+        "The file is ${size}; at most ${max_size} is accepted here.",
+        "文件大小为 ${size}，此处最大允许 ${max_size}。",
     ),
     "validation.file_type": (
-        "Files of type ${media_type} are not accepted here.",
-        "此处不接受 ${media_type} 类型的文件。",
+        "Files of type ${media_type} are not accepted here (accepted: ${accept}).",
+        "此处不接受 ${media_type} 类型的文件（可接受：${accept}）。",
+    ),
+    "validation.not_an_image": (
+        "This file is not a picture: choose a JPEG, PNG, GIF or WebP image.",
+        "此文件不是图片，请选择 JPEG、PNG、GIF 或 WebP 格式的图片。",
     ),
     # -- form definitions ------------------------------------------------------------
     "definition.form_name": (
@@ -182,6 +186,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "definition.cycle": (
         "“${name}” depends on itself through ${path}.",
         "“${name}”通过 ${path} 依赖于自身。",
+    ),
+    "definition.repeat_reference": (
+        "The expression uses “${name}”, which is inside the repeat “${repeat}”: only fields "
+        "of that repeat can use it (count($${${repeat}}) counts its entries).",
+        "表达式引用的“${name}”位于重复组“${repeat}”内：只有该重复组内的字段才能使用它"
+        "（count($${${repeat}}) 可统计其条数）。",
     ),
     "definition.category_missing": ("Choose a category for the form.", "请选择表单的类别。"),
     "definition.levels_missing": (

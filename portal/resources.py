@@ -1,5 +1,5 @@
-"""The content tree in ZODB: the site root, the organisation units, the accounts and the form
-definitions."""
+"""The content tree in ZODB: the site root, the organisation units, the accounts, the form
+definitions and the uploaded files."""
 
 import datetime as dt
 import json
@@ -285,6 +285,67 @@ class FormResource(Persistent):
 
     def org_scope(self):
         return self.__parent__.org_scope()
+
+
+class Attachments(Folder):
+    """The uploaded files (site['attachments']), by id. A file is kept as soon as it is
+    uploaded, pending until a submission refers to it; `pending` indexes the pending ones
+    with the time they lapse, so that clearing them need not look at the others."""
+
+    # Reached only through the attachment views, which check the submission's unit.
+    __acl__ = [DENY_ALL]
+
+    def __init__(self):
+        super().__init__()
+        self.pending = OOBTree()  # id -> expiry (UTC)
+
+
+class Attachment(Persistent):
+    """One uploaded file: its content in a ZODB blob, what was found out about it while it was
+    stored (media type from the content, size, SHA-256, picture dimensions, a thumbnail the
+    portal made), who uploaded it for which unit, and once a submission refers to it, the
+    submission, form, version and field (and whether that field is personal information)."""
+
+    __name__ = None
+    __parent__ = None
+
+    def __init__(
+        self,
+        id: str,
+        filename: str,
+        content_type: str,
+        size: int,
+        sha256: str,
+        uploader: str,
+        org: str,
+        blob,
+        expires: dt.datetime,
+    ):
+        self.id = id
+        self.filename = filename
+        self.content_type = content_type
+        self.size = size
+        self.sha256 = sha256
+        self.uploader = uploader
+        self.org = org
+        self.blob = blob
+        self.uploaded = dt.datetime.now(dt.UTC)
+        self.expires: dt.datetime | None = expires
+        self.width: int | None = None
+        self.height: int | None = None
+        self.thumbnail = None  # a Blob holding a JPEG, or None
+        self.submission: str | None = None
+        self.form: str | None = None
+        self.form_version: int | None = None
+        self.field: str | None = None
+        self.pii = False
+
+    @property
+    def bound(self) -> bool:
+        return self.submission is not None
+
+    def org_scope(self):
+        return find_root(self).unit_by_code(self.org)
 
 
 class Uninitialised:

@@ -13,13 +13,16 @@ def site_root(request):
 
 def includeme(config):
     config.add_request_method(site_root, "root_site", reify=True)
-    config.add_static_view("static", "portal:static", cache_max_age=3600,
-                           permission=NO_PERMISSION_REQUIRED)
-    config.add_static_view("deform_static", "deform:static", cache_max_age=3600,
-                           permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view(
+        "static", "portal:static", cache_max_age=3600, permission=NO_PERMISSION_REQUIRED
+    )
+    config.add_static_view(
+        "deform_static", "deform:static", cache_max_age=3600, permission=NO_PERMISSION_REQUIRED
+    )
     # The forms library's browser runtime (skip logic, calculations, checks).
-    config.add_static_view("forms_static", "forms:static", cache_max_age=3600,
-                           permission=NO_PERMISSION_REQUIRED)
+    config.add_static_view(
+        "forms_static", "forms:static", cache_max_age=3600, permission=NO_PERMISSION_REQUIRED
+    )
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("api_tokens", "/api/v1/tokens")
@@ -33,3 +36,8 @@ def includeme(config):
     config.add_route("api_form_xlsform", "/api/v1/forms/{name}/xlsform")
     config.add_route("api_form_submissions", "/api/v1/forms/{name}/submissions")
     config.add_route("api_submission", "/api/v1/submissions/{id}")
+    config.add_route("api_attachments", "/api/v1/attachments")
+    config.add_route("api_attachment", "/api/v1/attachments/{id}")
+    # Files of submissions for the pages (the same checks as the API's).
+    config.add_route("attachment", "/attachments/{id}")
+    config.add_route("attachment_thumbnail", "/attachments/{id}/thumbnail")

@@ -82,13 +82,19 @@ def cmd_user_add(args):
             if unit is None:
                 raise CommandError(f"no organisation unit with code {args.org}")
             try:
-                account = create_account(site, args.login, args.name or args.login, args.org,
-                                         password)
+                account = create_account(
+                    site, args.login, args.name or args.login, args.org, password
+                )
                 grant_role(account, args.role, unit)
             except ValueError as e:
                 raise CommandError(request.localizer.translate(e.args[0])) from None
-            audit.record(request, "account.create", target=args.login, unit=unit,
-                         detail={"actor": "cli", "role": args.role})
+            audit.record(
+                request,
+                "account.create",
+                target=args.login,
+                unit=unit,
+                detail={"actor": "cli", "role": args.role},
+            )
     print(f"Created {args.login} with role {args.role} at {args.org}.")
 
 
@@ -115,8 +121,10 @@ def cmd_orgs_import(args):
                 raise CommandError(
                     f"nothing imported: {len(result.errors)} problem(s) in {args.file}"
                 )
-    print(f"Imported {result.created} new and {result.updated} changed units "
-          f"({result.unchanged} unchanged).")
+    print(
+        f"Imported {result.created} new and {result.updated} changed units "
+        f"({result.unchanged} unchanged)."
+    )
 
 
 def cmd_form_import(args):
@@ -148,9 +156,13 @@ def cmd_form_import(args):
                 if change.data_loss:
                     print(f"warning: {change.message.render(language)}", file=sys.stderr)
             scope = form_service.forms_folder(site).org_scope()
-            audit.record(request, "form.import", target=form.name, unit=scope,
-                         detail={"actor": "cli", "version": number,
-                                 "created": outcome.created})
+            audit.record(
+                request,
+                "form.import",
+                target=form.name,
+                unit=scope,
+                detail={"actor": "cli", "version": number, "created": outcome.created},
+            )
             if args.publish:
                 try:
                     form_service.publish(form, "cli")
@@ -163,8 +175,13 @@ def cmd_form_import(args):
                         f"nothing imported: {form.name} cannot be published "
                         f"({len(refused.problems)} problem(s))"
                     ) from None
-                audit.record(request, "form.publish", target=form.name, unit=scope,
-                             detail={"actor": "cli", "version": number})
+                audit.record(
+                    request,
+                    "form.publish",
+                    target=form.name,
+                    unit=scope,
+                    detail={"actor": "cli", "version": number},
+                )
     state = "published" if args.publish else "saved as a draft"
     print(f"{name} version {number} {state}.")
 
@@ -181,8 +198,9 @@ def cmd_form_export(args):
                 raise CommandError(f"no form named {args.name}")
             version = form.latest if args.version is None else form.version(args.version)
             if version is None:
-                raise CommandError(f"{args.name} has no published version "
-                                   f"{args.version or ''}".rstrip())
+                raise CommandError(
+                    f"{args.name} has no published version {args.version or ''}".rstrip()
+                )
             data, number = export_xlsform(version.definition()), version.number
     try:
         with open(args.output, "wb") as f:
@@ -203,8 +221,13 @@ def cmd_demo_data(args):
         request = env["request"]
         with request.tm:
             try:
-                plan = demo_data.make_plan(request.root_site, args.records, seed=args.seed,
-                                           org=args.org, months=args.months)
+                plan = demo_data.make_plan(
+                    request.root_site,
+                    args.records,
+                    seed=args.seed,
+                    org=args.org,
+                    months=args.months,
+                )
             except demo_data.DemoDataError as e:
                 raise CommandError(str(e)) from None
         for name, reason in plan.skipped.items():
@@ -217,18 +240,34 @@ def cmd_demo_data(args):
         # work and its memory bounded.
         with env["registry"].sql_engine.connect() as connection:
             try:
-                rows = demo_data.write(connection, demo_data.batches(plan, workers),
-                                       commit_every=100_000,
-                                       progress=demo_data.Progress(args.records))
+                rows = demo_data.write(
+                    connection,
+                    demo_data.batches(plan, workers),
+                    commit_every=100_000,
+                    progress=demo_data.Progress(args.records),
+                )
             except IntegrityError:
-                raise CommandError(f"records made with seed {plan.seed} are there already: "
-                                   "choose another seed") from None
+                raise CommandError(
+                    f"records made with seed {plan.seed} are there already: choose another seed"
+                ) from None
             except demo_data.DemoDataError as e:
                 raise CommandError(str(e)) from None
     elapsed = time.perf_counter() - start
     rate = rows / elapsed if elapsed else 0.0
-    print(f"Added {rows:,} demo submissions (seed {plan.seed}) in {elapsed:.1f}s, "
-          f"{rate:,.0f} rows/s.")
+    print(
+        f"Added {rows:,} demo submissions (seed {plan.seed}) in {elapsed:.1f}s, {rate:,.0f} rows/s."
+    )
+
+
+def cmd_attachments_clean(args):
+    from portal.services.attachments import clear_expired
+
+    with _env(args.config) as env, env["request"].tm:
+        removed = clear_expired(env["request"].root_site)
+    print(
+        f"Removed {removed} lapsed uploads that no submission refers to. "
+        "Their space is freed when the ZODB is next packed."
+    )
 
 
 def parser() -> argparse.ArgumentParser:
@@ -241,10 +280,14 @@ def parser() -> argparse.ArgumentParser:
         c.set_defaults(func=func)
         return c
 
-    init = command("init", cmd_init,
-                   "create or upgrade storage; load the divisions and the shipped forms")
-    init.add_argument("--demo", action="store_true",
-                      help="also load demo units, accounts and synthetic submissions")
+    init = command(
+        "init", cmd_init, "create or upgrade storage; load the divisions and the shipped forms"
+    )
+    init.add_argument(
+        "--demo",
+        action="store_true",
+        help="also load demo units, accounts and synthetic submissions",
+    )
     command("migrate", cmd_migrate, "upgrade the SQL schema (Alembic)")
     command("evolve", cmd_evolve, "apply pending ZODB evolve steps")
     user = command("user-add", cmd_user_add, "add an account (password read from stdin)")
@@ -254,28 +297,50 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--name", help="display name (default: the login)")
     orgs = command("orgs-import", cmd_orgs_import, "import org units from CSV or XLSX")
     orgs.add_argument("file")
-    form_import = command("form-import", cmd_form_import,
-                          "import an XLSForm: a new form, or a new draft of an existing one")
+    form_import = command(
+        "form-import",
+        cmd_form_import,
+        "import an XLSForm: a new form, or a new draft of an existing one",
+    )
     form_import.add_argument("file")
-    form_import.add_argument("--publish", action="store_true",
-                             help="publish it as the next version (nothing is saved if it "
-                                  "cannot be)")
-    form_export = command("form-export", cmd_form_export,
-                          "write a published version of a form as an XLSForm")
+    form_import.add_argument(
+        "--publish",
+        action="store_true",
+        help="publish it as the next version (nothing is saved if it cannot be)",
+    )
+    form_export = command(
+        "form-export", cmd_form_export, "write a published version of a form as an XLSForm"
+    )
     form_export.add_argument("name")
     form_export.add_argument("-o", "--output", required=True, help="the .xlsx file to write")
     form_export.add_argument("--version", type=int, help="the version (default: the latest)")
-    demo = command("demo-data", cmd_demo_data,
-                   "add synthetic submissions of the published shipped forms (no real data)")
+    demo = command(
+        "demo-data",
+        cmd_demo_data,
+        "add synthetic submissions of the published shipped forms (no real data)",
+    )
     demo.add_argument("--records", type=int, required=True, help="how many to add")
-    demo.add_argument("--seed", type=int,
-                      help="makes the records reproducible (default: a random seed, printed)")
+    demo.add_argument(
+        "--seed", type=int, help="makes the records reproducible (default: a random seed, printed)"
+    )
     demo.add_argument("--org", help="only at units under this one (default: the whole tree)")
-    demo.add_argument("--months", type=int, default=24,
-                      help="spread over this many months up to today (default: 24)")
-    demo.add_argument("--workers", type=int,
-                      help="processes generating records while this one writes "
-                           "(default: one per CPU, up to 4, from 50 000 records)")
+    demo.add_argument(
+        "--months",
+        type=int,
+        default=24,
+        help="spread over this many months up to today (default: 24)",
+    )
+    demo.add_argument(
+        "--workers",
+        type=int,
+        help="processes generating records while this one writes "
+        "(default: one per CPU, up to 4, from 50 000 records)",
+    )
+    command(
+        "attachments-clean",
+        cmd_attachments_clean,
+        "remove lapsed uploads that no submission refers to (run it daily)",
+    )
     return p
 
 

@@ -7,6 +7,7 @@ a refused import or publication changes nothing.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -15,7 +16,7 @@ from typing import BinaryIO
 
 from forms import xlsform
 from forms.codesets import CODE_SETS
-from forms.model import FormDefinition
+from forms.model import ATTACHMENT_TYPES, FormDefinition
 from forms.validation import FormValidator, Problem, publish_problems
 from forms.versions import Change, diff
 from portal.resources import FormResource, Forms, FormVersion, Site
@@ -137,6 +138,11 @@ class CompiledVersion:
     @property
     def has_pii(self) -> bool:
         return any(f.pii for f in self.definition.iter_fields())
+
+    @functools.cached_property
+    def has_attachments(self) -> bool:
+        """Whether the form has file or image fields (asked on every submission)."""
+        return any(f.type in ATTACHMENT_TYPES for f in self.definition.iter_fields())
 
 
 class CompiledForms:

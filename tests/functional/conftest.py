@@ -1,4 +1,5 @@
-"""Fixtures for the functional tests: API calls checked against the OpenAPI description."""
+"""Fixtures for the functional tests: API calls checked against the OpenAPI description, API
+tokens by login, and a small published form (bp_check)."""
 
 from urllib.parse import urlsplit
 
@@ -8,6 +9,7 @@ from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from portal.views.api import openapi_spec
+from tests.conftest import api_token, bearer
 
 
 class _OpenAPIRequest:
@@ -46,3 +48,41 @@ def checked(testapp):
         return res
 
     return call
+
+
+@pytest.fixture
+def admin(testapp):
+    """The system administrator's API token."""
+    return api_token(testapp, "admin")
+
+
+@pytest.fixture
+def published(checked, admin):
+    """bp_check (tests/functional/form_samples.py), version 1, published by the system
+    administrator."""
+    from forms.xlsform import export_xlsform
+    from tests.functional.form_samples import bp_form
+
+    checked(
+        "post",
+        "/api/v1/forms",
+        201,
+        headers=bearer(admin),
+        upload_files=[("file", "form.xlsx", export_xlsform(bp_form()))],
+    )
+    checked("post", "/api/v1/forms/bp_check/publish", 200, headers=bearer(admin))
+    return "bp_check"
+
+
+@pytest.fixture
+def tokens(testapp):
+    """Authorization headers by login, each token made when first asked for."""
+    made = {}
+
+    class Tokens:
+        def __getitem__(self, login):
+            if login not in made:
+                made[login] = api_token(testapp, login)
+            return bearer(made[login])
+
+    return Tokens()

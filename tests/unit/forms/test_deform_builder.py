@@ -16,6 +16,7 @@ from forms.deform_builder import (
     RADIO_MAX_CHOICES,
     FormRunner,
     MemoryTmpStore,
+    UploadRefused,
     apply_errors,
     build_schema,
     flatten,
@@ -291,7 +292,8 @@ def test_uploads_need_a_tmpstore_bound_per_request():
     assert bound.tmpstore is store
     assert bound.accept == "image/jpeg,image/png"
     image_any = one_field(Field("p", "image", label=Text("照片")))
-    assert node(build_schema(image_any, tmpstore=store), "p").widget.accept == "image/*"
+    image_widget = node(build_schema(image_any, tmpstore=store), "p").widget
+    assert image_widget.accept == "image/jpeg,image/png,image/gif,image/webp"
 
 
 def test_uploads_checked_by_content_then_stored(runner):
@@ -306,7 +308,11 @@ def test_uploads_checked_by_content_then_stored(runner):
     # A PDF is not an image, whatever its name says.
     clean, html = submit(runner, data, {"photo": ("photo.png", PDF)})
     assert clean is None
-    assert "此处不接受 application/pdf 类型的文件。" in item(html, "photo").text
+    assert "此文件不是图片，请选择 JPEG、PNG、GIF 或 WebP 格式的图片。" in item(html, "photo").text
+    # A picture is not a PDF either.
+    clean, html = submit(runner, data, {"report": ("r.pdf", PNG)})
+    refused = item(html, "report").text
+    assert "此处不接受 image/png 类型的文件（可接受：application/pdf）。" in refused
     assert stored == []
     clean, html = submit(runner, data, {"photo": ("photo.png", PNG), "report": ("r.pdf", PDF)})
     assert html is None, html
@@ -315,9 +321,9 @@ def test_uploads_checked_by_content_then_stored(runner):
 
 
 def test_upload_too_large():
-    definition = one_field(Field("p", "file", label=Text("文件"), max_size=10))
-    clean, html = submit(FormRunner(definition), {}, {"p": ("a.bin", b"x" * 11)})
-    assert "文件大小超过 10 字节。" in item(html, "p").text
+    definition = one_field(Field("p", "file", label=Text("文件"), max_size=1024))
+    clean, html = submit(FormRunner(definition), {}, {"p": ("a.bin", b"x" * 1536)})
+    assert "文件大小为 1.5 KB，此处最大允许 1 KB。" in item(html, "p").text
 
 
 def test_an_upload_kept_through_a_failed_validation_is_not_sent_again(runner):
@@ -332,6 +338,48 @@ def test_an_upload_kept_through_a_failed_validation_is_not_sent_again(runner):
     clean, html = runner.validate(sent, today=TODAY)
     assert html is None, html
     assert clean["photo"] == uid
+
+
+def test_a_new_file_gets_a_new_unguessable_uid_whatever_the_page_sent(runner):
+    data = {**sample_without_attachments(), "sbp": "350"}
+    store = MemoryTmpStore(victim={"uid": "victim", "filename": "theirs.png", "fp": None})
+    runner = FormRunner(every_feature_form(), tmpstore=store)
+    sent = []
+    for name, value in controls(runner.render(data), {"photo": ("mine.png", PNG)}):
+        sent.append((name, value))
+        if getattr(value, "filename", None) == "mine.png":
+            sent.append(("uid", "victim"))  # a tampered page names someone else's upload
+    clean, html = runner.validate(sent, today=TODAY)
+    uid = item(html, "photo").find("input", attrs={"name": "uid"})["value"]
+    assert uid != "victim" and len(uid) == 32 and int(uid, 16) >= 0
+    assert store["victim"]["filename"] == "theirs.png"  # not replaced
+    assert store[uid]["filename"] == "mine.png"
+
+
+class RefusingStore(MemoryTmpStore):
+    def __setitem__(self, uid, value):
+        raise UploadRefused(Message("validation.not_an_image"))
+
+
+def test_a_file_the_store_refuses_is_reported_at_its_field_and_not_kept():
+    runner = FormRunner(every_feature_form(), "en", tmpstore=RefusingStore())
+    data = sample_without_attachments()
+    clean, html = submit(runner, data, {"photo": ("a.png", PNG)})
+    assert clean is None
+    photo = item(html, "photo")
+    assert "This file is not a picture" in photo.text
+    assert photo.find("input", attrs={"name": "uid"}) is None
+    # What was typed elsewhere is still there.
+    assert soup(html).find(attrs={"data-field": "sbp"})["value"] == str(data["sbp"])
+
+
+def test_a_reference_is_named_as_the_tmpstore_knows_it():
+    store = MemoryTmpStore()
+    store["attachment-1"] = {"uid": "attachment-1", "filename": "血压计.png", "fp": None}
+    runner = FormRunner(every_feature_form(), tmpstore=store)
+    photo = item(runner.render(valid_data()), "photo")
+    assert "当前文件：血压计.png" in photo.text
+    assert photo.find("input", attrs={"name": "uid"})["value"] == "attachment-1"
 
 
 def test_a_stored_reference_is_shown_and_kept(runner):

@@ -65,7 +65,17 @@ def test_folder_refuses_duplicates_and_unknown_types():
 
 def test_evolve_runs_each_step_once():
     site = Site()
-    assert evolve(site) == ["step0001_base_structure", "step0002_forms"]
-    assert site.evolve_version == latest_version() == 2
+    assert evolve(site) == ["step0001_base_structure", "step0002_forms", "step0003_attachments"]
+    assert site.evolve_version == latest_version() == 3
     assert hasattr(site, "units") and "accounts" in site and "forms" in site
+    assert len(site["attachments"]) == 0 and len(site["attachments"].pending) == 0
     assert evolve(site) == []
+
+
+def test_a_site_made_before_attachments_gets_their_folder():
+    site = Site()
+    evolve(site)
+    site.remove("attachments")
+    site.evolve_version = 2
+    assert evolve(site) == ["step0003_attachments"]
+    assert "attachments" in site
