@@ -1,7 +1,7 @@
 """SQL storage: the engine, the per-request session joined to request.tm, and the tables.
 
-SQL holds what grows without bound: the audit log, login sessions, API tokens and the
-submissions (later workflow history too). The schema is owned by
+SQL holds what grows without bound: the audit log, login sessions, API tokens, the
+submissions and their revisions (later workflow history too). The schema is owned by
 Alembic (portal/alembic); these classes must match it, which a test checks.
 """
 
@@ -15,6 +15,7 @@ from pyramid.settings import asbool
 from sqlalchemy import (
     JSON,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     MetaData,
@@ -127,6 +128,29 @@ class Submission(Base):
     # The client's idempotency key: a retried POST finds the submission it already made.
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     data: Mapped[dict] = mapped_column(JSONData)
+
+
+class SubmissionRevision(Base):
+    """One version of a submission's values, kept when a submitted record is edited: the
+    values it was submitted with (revision 1) and every edit after (2, 3, …), each with who
+    saved it and when. The submission row keeps the current values, which the latest
+    revision repeats; a submission never edited has no rows here (it is at revision 1).
+
+    The primary key makes an edit an optimistic lock: two edits of the same revision both
+    insert the next number, and only one of them can.
+    """
+
+    __tablename__ = "submission_revisions"
+
+    submission_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("submissions.id", ondelete="CASCADE"), primary_key=True
+    )
+    revision: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_version: Mapped[int] = mapped_column(Integer)
+    period: Mapped[str | None] = mapped_column(String(16))
+    data: Mapped[dict] = mapped_column(JSONData)
+    saved_by: Mapped[str] = mapped_column(String(64))
+    saved: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
 # A prefix LIKE can use a b-tree index on PostgreSQL only under the C collation or with the

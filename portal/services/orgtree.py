@@ -2,6 +2,10 @@
 units, and exporting or importing a subtree as CSV/XLSX (checked whole, applied all or
 nothing).
 
+A move takes the unit's submissions along: their org_path (which scope queries match by
+prefix) is rewritten in SQL in the same transaction as the ZODB move. The audit log is left
+as it was: each event records where its unit was when it happened.
+
 The checks return translation strings so that the admin forms, the import and the CLI
 all give the same message for the same problem.
 """
@@ -20,6 +24,7 @@ from exports import tables
 from portal import audit
 from portal.i18n import _, translate
 from portal.resources import ALLOWED_CHILDREN, UNIT_TYPES, OrgUnit, Site
+from portal.services.submissions import relocate as relocate_submissions
 from portal.vocab import unit_type_title
 
 CODE_RE = re.compile(r"[0-9]{6,20}")
@@ -272,9 +277,9 @@ def move_targets(site: Site, unit: OrgUnit) -> list[OrgUnit]:
     return sorted(targets, key=lambda u: u.path)
 
 
-def move_unit(site: Site, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
-    """Move unit (with everything below it) under new_parent; returns the old parent.
-    Raises OrgTreeError."""
+def move_unit(site: Site, unit: OrgUnit, new_parent: OrgUnit, dbsession) -> OrgUnit:
+    """Move unit (with everything below it and the submissions of all that, through
+    `dbsession`) under new_parent; returns the old parent. Raises OrgTreeError."""
     old_parent = unit.parent_unit
     if old_parent is None:
         _check(_("org_move_top", default="The top of the tree cannot be moved."))
@@ -285,11 +290,13 @@ def move_unit(site: Site, unit: OrgUnit, new_parent: OrgUnit) -> OrgUnit:
     _check(placement_problem(new_parent.type, unit.type), "parent")
     if unit.active and not new_parent.active:
         _check(_parent_inactive_problem(new_parent.code), "parent")
+    old_path = unit.path
     old_parent.remove(unit.code)
     new_parent.add(unit.code, unit)
     # The index maps code -> the same persistent object, which did not change; only its
     # position did. Say so loudly if that ever stops being true.
     assert site.units[unit.code] is unit
+    relocate_submissions(dbsession, old_path, unit.path)
     return old_parent
 
 
@@ -810,11 +817,11 @@ class _Importer:
         for p in self.plans.values():
             unit = site.unit_by_code(p.code)
             if unit is not None and p.parent != _parent_code(unit):
-                moving.append((p, unit, unit.parent_unit))
+                moving.append((unit, unit.parent_unit, unit.path))
         # Detach every moving unit first, so that no order of moves can loop on the way.
-        for _p, unit, _old in moving:
+        for unit, _old, _path in moving:
             unit.__parent__.remove(unit.code)
-        moved = {unit.code: old for _p, unit, old in moving}
+        moved = {unit.code: old for unit, old, _path in moving}
         for p in self.plans.values():
             parent = site.unit_by_code(p.parent) if p.parent is not None else site
             unit = site.unit_by_code(p.code)
@@ -842,8 +849,16 @@ class _Importer:
                 events.append(("org.deactivate", unit, audit_detail(ended)))
             if changes:
                 events.append(("org.update", unit, {"changes": audit_detail(changes)}))
+        self.relocate([(path, unit) for unit, _old, path in moving])
         for event, unit, detail in events:
             self.record(event, unit, unit.code, detail)
+
+    def relocate(self, moves: list[tuple[str, OrgUnit]]) -> None:
+        """Move the submissions of the units moved from (old path, unit). Deepest first: a
+        unit moved out of a moved subtree must take its submissions before the subtree's
+        prefix is replaced. (No final path can lie under a moved unit's old path.)"""
+        for old_path, unit in sorted(moves, key=lambda move: -len(move[0])):
+            relocate_submissions(self.request.dbsession, old_path, unit.path)
 
     @staticmethod
     def values(p: _Planned) -> dict:

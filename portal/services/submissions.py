@@ -1,8 +1,11 @@
 """Submissions: accepting filled-in forms for a unit and a period, within the caller's part of
-the tree, validated by the form version they were filled with; and reading them back with
-personal fields masked for those who may not see them.
+the tree, validated by the form version they were filled with; reading them back with
+personal fields masked for those who may not see them; editing them while the workflow
+(workflows.submission) allows, keeping every version of the values.
 
-One SQL row per submission (portal.models.Submission); the form versions live in ZODB.
+One SQL row per submission (portal.models.Submission) holds the current values; edits of
+submitted records keep each version in portal.models.SubmissionRevision. The form versions
+live in ZODB.
 """
 
 from __future__ import annotations
@@ -14,23 +17,29 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyramid_retry import mark_error_retryable
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import make_transient_to_detached
 
 from forms.identifiers import mask_pii
 from forms.messages import Message
 from portal import audit
 from portal.i18n import _, translate
-from portal.models import Submission, in_subtrees, utcnow
+from portal.models import Submission, SubmissionRevision, in_subtrees, utcnow, write
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission
+from portal.services import attachments
 from portal.services.forms import CompiledVersion, compiled
+from workflows import submission as workflow
+from workflows.history import changed_keys
 
-SUBMITTED = "submitted"
+SUBMITTED = workflow.SUBMITTED
 # Saved from the data-entry pages, not yet submitted: only its author resumes it, and only
 # the values' types were checked. The API never makes one.
-DRAFT = "draft"
-STATUSES = (DRAFT, SUBMITTED)
+DRAFT = workflow.DRAFT
+STATUSES = workflow.STATES
 
 # FormValidator's messages about a value's type: the only ones that stop a draft.
 _TYPE_ERRORS = frozenset(
@@ -242,18 +251,101 @@ def submit(
     or Invalid; values of fields that are not relevant are dropped and calculations
     recomputed.
     """
-    original = _own_original(request, form, client_id)
-    if original is not None and original.status != DRAFT:
-        return Accepted(original, created=False)
-    unit, current, number = _target(request, form, org, version_number)
-    clean, errors = current.validator.validate(data, today=today)
-    problem = period_problem(current.definition.period_type, period, today)
-    if problem is not None:
-        errors = {"period": problem, **errors}
-    if errors:
-        raise Invalid(errors)
-    accepted = _store(request, form, original, unit, number, period, client_id, SUBMITTED, clean)
-    return Accepted(accepted.submission, created=True)
+    # The client_id is looked up only when needed, not for every new submission: when the
+    # request fails (a retry returns its original, whatever it would make of the request
+    # now), when the insert finds it taken, and when a draft's files may be reused.
+    original = None
+    try:
+        unit, current, number = _target(request, form, org, version_number)
+        if current.has_attachments:
+            original = _own_original(request, form, client_id)
+            if original is not None and original.status != DRAFT:
+                return Accepted(original, created=False)
+        clean, errors = current.validator.validate(data, today=today)
+        errors = attachments.check(request, current, clean, original and original.id, errors)
+        problem = period_problem(current.definition.period_type, period, today)
+        if problem is not None:
+            errors = {"period": problem, **errors}
+        if errors:
+            raise Invalid(errors)
+    except (LookupError, Refused, Invalid):
+        original = _own_original(request, form, client_id)
+        if original is not None and original.status != DRAFT:
+            return Accepted(original, created=False)
+        raise
+    row = None
+    if original is None:
+        row = _insert(request, form, unit, number, period, client_id, clean)
+    if row is None:  # the caller's draft under this client_id, or an earlier submission
+        if original is None:
+            original = _own_original(request, form, client_id)
+        if original is None:  # taken by a transaction this one cannot see: a retry will
+            race = RuntimeError(f"client_id {client_id} is taken by an unseen transaction")
+            mark_error_retryable(race)
+            raise race
+        if original.status != DRAFT:
+            return Accepted(original, created=False)
+        row = _store(
+            request, form, original, unit, number, period, client_id, SUBMITTED, clean
+        ).submission
+    attachments.bind(request, current, clean, row, unit)
+    return Accepted(row, created=True)
+
+
+# INSERT … ON CONFLICT (client_id) DO NOTHING, by dialect (both have the clause).
+_INSERT_NEW = {
+    name: dialect_insert(Submission.__table__).on_conflict_do_nothing(
+        index_elements=[Submission.__table__.c.client_id]
+    )
+    for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
+}
+
+
+def _insert(
+    request,
+    form: FormResource,
+    unit: OrgUnit,
+    version_number: int,
+    period: str | None,
+    client_id: str,
+    data: dict,
+) -> Submission | None:
+    """Insert a new submitted record and audit it; None, with nothing written, when the
+    client_id is taken.
+
+    The API's hot path, so one Core statement rather than a lookup and a unit-of-work flush:
+    the unique constraint on client_id decides in the insert itself, also against a
+    concurrent request with the same key (the insert waits for it to end). The row returned
+    is persistent in the request's session, as if it had been loaded."""
+    now = utcnow()
+    values = {
+        "id": str(uuid.uuid4()),
+        "form_name": form.name,
+        "form_version": version_number,
+        "org_code": unit.code,
+        "org_path": unit.path,
+        "period": period or None,
+        "status": SUBMITTED,
+        "author": request.identity.login,
+        "created": now,
+        "updated": now,
+        "client_id": client_id,
+        "data": data,
+    }
+    dbsession = request.dbsession
+    if write(request, _INSERT_NEW[dbsession.bind.dialect.name], values).rowcount != 1:
+        return None
+    row = Submission(**values)
+    make_transient_to_detached(row)
+    dbsession.add(row)
+    audit.record_now(
+        request,
+        "submission.create",
+        target=row.id,
+        unit=unit,
+        detail={"form": form.name, "version": version_number},
+    )
+    return row
 
 
 def save_draft(
@@ -278,11 +370,15 @@ def save_draft(
     unit, current, number = _target(request, form, org, version_number)
     _clean, errors = current.validator.validate(data, today=today)
     errors = {k: m for k, m in errors.items() if getattr(m, "id", None) in _TYPE_ERRORS}
+    # Files must be the caller's to use even in a draft; whether they fit waits for submit.
+    errors = attachments.check(request, current, data, original and original.id, errors, fit=False)
     if period and period_start(current.definition.period_type, period) is None:
         errors = {"period": period_problem(current.definition.period_type, period, today), **errors}
     if errors:
         raise Invalid(errors)
-    return _store(request, form, original, unit, number, period, client_id, DRAFT, dict(data))
+    accepted = _store(request, form, original, unit, number, period, client_id, DRAFT, dict(data))
+    attachments.bind(request, current, data, accepted.submission, unit)
+    return accepted
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -352,18 +448,24 @@ def read(request, submission_id: str) -> Reading:
     masked = current.has_pii and not request.has_permission(Permission.SUBMISSION_PII, unit)
     data = mask_pii(current.definition, submission.data) if masked else submission.data
     if current.has_pii:
-        audit.record(
-            request,
-            "submission.read",
-            target=submission.id,
-            unit=unit,
-            detail={
-                "form": submission.form_name,
-                "version": submission.form_version,
-                "masked": masked,
-            },
-        )
+        _audit_read(request, submission, unit, masked)
     return Reading(submission, data, masked)
+
+
+def _audit_read(request, submission: Submission, unit: OrgUnit | None, masked: bool, **more):
+    """A read of personal data: which record, whether masked; never the values."""
+    audit.record(
+        request,
+        "submission.read",
+        target=submission.id,
+        unit=unit,
+        detail={
+            "form": submission.form_name,
+            "version": submission.form_version,
+            "masked": masked,
+            **more,
+        },
+    )
 
 
 def compiled_version_of(request, submission: Submission) -> CompiledVersion:
@@ -383,3 +485,272 @@ def render_errors(request, errors: dict[str, Any], language: str) -> dict[str, s
         else translate(request.localizer, message)
         for key, message in errors.items()
     }
+
+
+# -- editing -------------------------------------------------------------------------------
+class NotEditable(Exception):
+    """The record's state does not let it be edited now (HTTP 409); `message` (a translation
+    string) says why."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class Stale(Exception):
+    """The record was saved again since the caller read revision `expected` (HTTP 409).
+    `changed` names what changed since then (field names, and `period`)."""
+
+    def __init__(
+        self, expected: int, current: int, saved_by: str, saved: dt.datetime, changed: list[str]
+    ):
+        super().__init__(f"revision {expected} is not the current revision {current}")
+        self.expected = expected
+        self.current = current
+        self.saved_by = saved_by
+        self.saved = saved
+        self.changed = changed
+
+
+@dataclass
+class Edited:
+    submission: Submission
+    revision: int  # the revision the record is at now
+    changed: list[str]  # field names (and `period`); empty: nothing changed, nothing saved
+
+
+# `edit(period=KEEP)`: the period stays as it is.
+KEEP: Any = object()
+
+
+def actors(request, row: Submission, unit: OrgUnit) -> frozenset[workflow.Actor]:
+    """The capacities the caller holds for `row` (of `unit`) in the workflow's terms."""
+    held = set()
+    if request.has_permission(Permission.SUBMISSION_CREATE, unit):
+        held.add(workflow.Actor.STAFF)
+        if row.author == request.identity.login:
+            held.add(workflow.Actor.OWNER)
+    elif request.has_permission(Permission.SUBMISSION_VIEW, unit):
+        held.add(workflow.Actor.REVIEWER)
+    return frozenset(held)
+
+
+def check_editable(request, row: Submission, unit: OrgUnit | None) -> None:
+    """Raise unless the caller may edit the submitted record `row` (of `unit`) now: Refused
+    outside their part of the tree or when they are not survey staff there (managers review,
+    they do not edit), NotEditable when its state does not allow it (drafts are saved again
+    with `save_draft`, approved records are closed)."""
+    if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
+        raise Refused("the submission is outside your part of the tree", unit)
+    decision = workflow.edit_decision(row.status, actors(request, row, unit))
+    if decision is workflow.Decision.ACTOR:
+        raise Refused("only survey staff of the submission's unit may edit it", unit)
+    if decision is workflow.Decision.STATE or not workflow.keeps_revisions(row.status):
+        raise NotEditable(_not_editable(row.status))
+
+
+def may_revise(request, row: Submission, unit: OrgUnit | None) -> bool:
+    try:
+        check_editable(request, row, unit)
+    except (Refused, NotEditable):
+        return False
+    return True
+
+
+def current_revision(dbsession, submission_id: str) -> int:
+    """The revision a submission's values are at: 1 until it is first edited."""
+    latest = dbsession.scalar(
+        select(func.max(SubmissionRevision.revision)).where(
+            SubmissionRevision.submission_id == submission_id
+        )
+    )
+    return latest or 1
+
+
+def revisions(dbsession, submission_id: str) -> list[SubmissionRevision]:
+    """Every kept version of a submission's values, oldest first (none if never edited)."""
+    return list(
+        dbsession.scalars(
+            select(SubmissionRevision)
+            .where(SubmissionRevision.submission_id == submission_id)
+            .order_by(SubmissionRevision.revision)
+        )
+    )
+
+
+def _not_editable(status: str):
+    if status == DRAFT:
+        return _(
+            "submission_edit_draft",
+            default="This submission is a draft: it is finished and submitted on the "
+            "data-entry page.",
+        )
+    if status == workflow.APPROVED:
+        return _(
+            "submission_edit_approved",
+            default="This submission has been approved: it can no longer be edited.",
+        )
+    return _(
+        "submission_edit_state",
+        default="This submission cannot be edited in its present state (${status}).",
+        mapping={"status": status},
+    )
+
+
+def edit(
+    request,
+    submission_id: str,
+    data: Any,
+    today: dt.date,
+    period: Any = KEEP,
+    expected_revision: int | None = None,
+) -> Edited:
+    """Replace the values (and, if given, the period) of a submitted record.
+
+    LookupError when there is no such submission; see `check_editable` for Refused and
+    NotEditable. `expected_revision`, the revision the caller's values were based on, makes
+    a concurrent edit raise Stale instead of being replaced unseen. The values are validated
+    with the form version the record was filled with, as `submit` does (Invalid). Every
+    version is kept: the first edit keeps the submitted values as revision 1, and each edit
+    adds the next revision; the record's row keeps the current values. An edit that changes
+    nothing saves nothing.
+    """
+    row = request.dbsession.get(Submission, submission_id)
+    if row is None:
+        raise LookupError(submission_id)
+    unit = request.root_site.unit_by_code(row.org_code)
+    check_editable(request, row, unit)
+    number = current_revision(request.dbsession, row.id)
+    if expected_revision is not None and expected_revision != number:
+        raise _stale(request.dbsession, row, expected_revision, number)
+    current = compiled_version_of(request, row)
+    period = row.period if period is KEEP else (period or None)
+    clean, errors = current.validator.validate(data, today=today)
+    errors = attachments.check(request, current, clean, row.id, errors)
+    problem = (
+        None
+        if period == row.period
+        else period_problem(current.definition.period_type, period, today)
+    )
+    if problem is not None:
+        errors = {"period": problem, **errors}
+    if errors:
+        raise Invalid(errors)
+    changed = changed_keys(row.data, clean, order=current.definition.field_names())
+    if period != row.period:
+        changed.append("period")
+    if not changed:
+        return Edited(row, number, [])
+    now = utcnow()
+    if number == 1:
+        request.dbsession.add(_revision(row, 1, row.author, row.updated))
+    row.data, row.period, row.updated = clean, period, now
+    attachments.bind(request, current, clean, row, unit)
+    request.dbsession.add(_revision(row, number + 1, request.identity.login, now))
+    try:
+        request.dbsession.flush()
+    except IntegrityError as error:
+        # A concurrent edit took this revision number first: the retry finds it.
+        mark_error_retryable(error)
+        raise
+    audit.record(
+        request,
+        "submission.edit",
+        target=row.id,
+        unit=unit,
+        detail={
+            "form": row.form_name,
+            "version": row.form_version,
+            "revision": number + 1,
+            "fields": changed,  # names only, never values
+        },
+    )
+    return Edited(row, number + 1, changed)
+
+
+def _revision(row: Submission, number: int, saved_by: str, saved: dt.datetime):
+    return SubmissionRevision(
+        submission_id=row.id,
+        revision=number,
+        form_version=row.form_version,
+        period=row.period,
+        data=row.data,
+        saved_by=saved_by,
+        saved=saved,
+    )
+
+
+def _stale(dbsession, row: Submission, expected: int, number: int) -> Stale:
+    kept = {r.revision: r for r in revisions(dbsession, row.id)}
+    base = kept.get(expected)
+    changed = []
+    if base is not None:
+        changed = changed_keys(base.data, row.data)
+        if base.period != row.period:
+            changed.append("period")
+    latest = kept.get(number)
+    saved_by = latest.saved_by if latest is not None else row.author
+    return Stale(expected, number, saved_by, row.updated, changed)
+
+
+@dataclass
+class Change:
+    name: str  # a field's name, or `period`
+    before: Any
+    after: Any
+
+
+@dataclass
+class HistoryEntry:
+    revision: int
+    saved_by: str
+    saved: dt.datetime
+    changes: list[Change]  # from the revision before; none for the first
+
+
+def history(request, reading: Reading, current: CompiledVersion) -> list[HistoryEntry]:
+    """The kept versions of a submission as the caller may read them (personal fields
+    masked as in `reading`), newest first, each with what it changed. Reading them is
+    audited like reading the record when the form has personal fields."""
+    row = reading.submission
+    kept = revisions(request.dbsession, row.id)
+    if not kept:
+        return []
+    if current.has_pii:
+        unit = request.root_site.unit_by_code(row.org_code)
+        _audit_read(request, row, unit, reading.masked, revisions=len(kept))
+    order = current.definition.field_names()
+    entries, before, before_shown = [], None, {}
+    for revision in kept:
+        shown = mask_pii(current.definition, revision.data) if reading.masked else revision.data
+        changes = []
+        if before is not None:
+            changes = [
+                Change(name, before_shown.get(name), shown.get(name))
+                for name in changed_keys(before.data, revision.data, order)
+            ]
+            if before.period != revision.period:
+                changes.append(Change("period", before.period, revision.period))
+        entries.append(HistoryEntry(revision.revision, revision.saved_by, revision.saved, changes))
+        before, before_shown = revision, shown
+    return entries[::-1]
+
+
+# -- the tree ------------------------------------------------------------------------------
+def relocate(dbsession, old_path: str, new_path: str) -> int:
+    """A unit moved from `old_path` to `new_path`: rewrite the org_path of every submission
+    in its subtree, in one UPDATE (the prefix replaced), in the caller's transaction.
+    Returns how many rows changed. (Revisions store no path; the audit log keeps where
+    units were when its events happened and is not rewritten.)"""
+    dialect = dbsession.get_bind().dialect.name
+    result = dbsession.execute(
+        update(Submission)
+        .where(in_subtrees(Submission.org_path, [old_path], dialect))
+        .values(org_path=literal(new_path) + func.substr(Submission.org_path, len(old_path) + 1))
+        .execution_options(synchronize_session=False)
+    )
+    # Rows this session already holds would still show the old path.
+    for instance in list(dbsession.identity_map.values()):
+        if isinstance(instance, Submission):
+            dbsession.expire(instance, ["org_path"])
+    return result.rowcount

@@ -13,12 +13,12 @@ from pyramid.view import view_config
 
 from forms.xlsform import export_xlsform
 from portal import audit
-from portal.i18n import forms_language
+from portal.i18n import _, forms_language, translate
 from portal.security import Permission
 from portal.services import forms as form_service
 from portal.services import submissions
 from portal.views.api import json_body, json_error
-from portal.views.common import BEIJING, PAGE_SIZE, page_number
+from portal.views.common import BEIJING, PAGE_SIZE, local_time, page_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # An XLSForm is a few dozen KB; anything near this is not one.
@@ -353,4 +353,71 @@ def get_submission(request):
         return json_error(request, 404, "no such submission")
     except submissions.Refused as refused:
         return refuse(request, refused)
-    return {**submission_json(reading.submission), "data": reading.data, "masked": reading.masked}
+    row = reading.submission
+    return {
+        **submission_json(row),
+        "data": reading.data,
+        "masked": reading.masked,
+        "revision": submissions.current_revision(request.dbsession, row.id),
+    }
+
+
+def stale_message(request, stale: submissions.Stale) -> str:
+    return translate(
+        request.localizer,
+        _(
+            "submission_stale_api",
+            default="${who} changed this submission at ${time} (it is now at revision "
+            "${current}; your changes are based on revision ${expected}). Read it again and "
+            "send your changes for the current revision.",
+            mapping={
+                "who": stale.saved_by,
+                "time": local_time(stale.saved).strftime("%Y-%m-%d %H:%M"),
+                "current": stale.current,
+                "expected": stale.expected,
+            },
+        ),
+    )
+
+
+@view_config(
+    route_name="api_submission", request_method="PUT", renderer="json", permission=Permission.HOME
+)
+def edit_submission(request):
+    body = json_body(request)
+    if body is None or "data" not in body:
+        return json_error(request, 400, 'expected a JSON object {"data", "period"?, "revision"?}')
+    period, revision = body.get("period", submissions.KEEP), body.get("revision")
+    if period is not submissions.KEEP and period is not None and not isinstance(period, str):
+        return json_error(request, 400, "period must be a string or null")
+    if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
+        return json_error(request, 400, "revision must be a whole number")
+    try:
+        edited = submissions.edit(
+            request,
+            request.matchdict["id"],
+            body["data"],
+            today=dt.datetime.now(BEIJING).date(),
+            period=period,
+            expected_revision=revision,
+        )
+    except LookupError:
+        return json_error(request, 404, "no such submission")
+    except submissions.Refused as refused:
+        return refuse(request, refused)
+    except submissions.NotEditable as refused:
+        return json_error(request, 409, translate(request.localizer, refused.message))
+    except submissions.Stale as stale:
+        return json_error(request, 409, stale_message(request, stale), revision=stale.current)
+    except submissions.Invalid as invalid:
+        request.response.status_int = 422
+        return {
+            "errors": submissions.render_errors(request, invalid.errors, forms_language(request))
+        }
+    row = edited.submission
+    return {
+        "id": row.id,
+        "status": row.status,
+        "form_version": row.form_version,
+        "revision": edited.revision,
+    }

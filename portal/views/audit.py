@@ -52,8 +52,8 @@ EVENTS = {
     "submission.*": _("event_submission_any", default="Any submission event"),
     "submission.create": _("event_submission_create", default="Submission received"),
     "submission.draft": _("event_submission_draft", default="Submission draft saved"),
-    "submission.read": _("event_submission_read",
-                         default="Submission with personal data read"),
+    "submission.read": _("event_submission_read", default="Submission with personal data read"),
+    "submission.edit": _("event_submission_edit", default="Submitted record edited"),
 }
 OUTCOME_TITLES = {
     "success": _("outcome_success", default="Success"),
@@ -89,8 +89,9 @@ def conditions(unit, filters: dict) -> list:
     if filters["date_from"]:
         where.append(AuditEvent.ts >= beijing_midnight_utc(filters["date_from"]))
     if filters["date_to"]:
-        where.append(AuditEvent.ts < beijing_midnight_utc(
-            filters["date_to"] + dt.timedelta(days=1)))
+        where.append(
+            AuditEvent.ts < beijing_midnight_utc(filters["date_to"] + dt.timedelta(days=1))
+        )
     event = filters["event"]
     if event.endswith(".*"):
         where.append(AuditEvent.event.like(like_prefix(event[:-1]), escape="\\"))
@@ -123,8 +124,12 @@ def detail_text(detail: dict | None) -> str:
     return "; ".join(f"{key}={text(value)}" for key, value in sorted((detail or {}).items()))
 
 
-@view_config(context=OrgUnit, name="audit", renderer="portal:templates/audit.pt",
-             permission=Permission.AUDIT_VIEW)
+@view_config(
+    context=OrgUnit,
+    name="audit",
+    renderer="portal:templates/audit.pt",
+    permission=Permission.AUDIT_VIEW,
+)
 def audit_log(request):
     unit = request.context
     filters, errors = parse_filters(request)
@@ -133,18 +138,23 @@ def audit_log(request):
     total = db.scalar(select(func.count()).select_from(AuditEvent).where(*where))
     pager = Pager(request, page_number(request), total)
     events = db.scalars(
-        select(AuditEvent).where(*where)
+        select(AuditEvent)
+        .where(*where)
         .order_by(AuditEvent.ts.desc(), AuditEvent.id.desc())
-        .offset(pager.offset).limit(pager.size)
+        .offset(pager.offset)
+        .limit(pager.size)
     ).all()
     site = request.root_site
-    rows = [{
-        "event": event,
-        "time": local_time(event.ts),
-        "title": EVENTS.get(event.event),
-        "unit": site.unit_by_code(event.org_code) if event.org_code else None,
-        "detail": detail_text(event.detail),
-    } for event in events]
+    rows = [
+        {
+            "event": event,
+            "time": local_time(event.ts),
+            "title": EVENTS.get(event.event),
+            "unit": site.unit_by_code(event.org_code) if event.org_code else None,
+            "detail": detail_text(event.detail),
+        }
+        for event in events
+    ]
     query = {k: v for k, v in request.GET.items() if k in FILTER_FIELDS and v}
     request.response.cache_control = "no-store"
     return {
@@ -199,17 +209,23 @@ def csv_lines(session_factory, query, header):
     session = session_factory()
     try:
         for event in session.scalars(query.execution_options(yield_per=CSV_BATCH)):
-            writer.writerow([spreadsheet_safe(value) for value in (
-                local_time(event.ts).isoformat(timespec="seconds"),
-                event.event,
-                event.outcome,
-                event.actor,
-                event.ip,
-                event.org_code,
-                event.target,
-                json.dumps(event.detail, ensure_ascii=False, sort_keys=True)
-                if event.detail else "",
-            )])
+            writer.writerow(
+                [
+                    spreadsheet_safe(value)
+                    for value in (
+                        local_time(event.ts).isoformat(timespec="seconds"),
+                        event.event,
+                        event.outcome,
+                        event.actor,
+                        event.ip,
+                        event.org_code,
+                        event.target,
+                        json.dumps(event.detail, ensure_ascii=False, sort_keys=True)
+                        if event.detail
+                        else "",
+                    )
+                ]
+            )
             if buffer.tell() > 64 * 1024:
                 yield chunk()
     finally:
@@ -223,11 +239,24 @@ def audit_csv(request):
     filters, errors = parse_filters(request)
     if errors:
         raise HTTPBadRequest()
-    query = (select(AuditEvent).where(*conditions(unit, filters))
-             .order_by(AuditEvent.ts.desc(), AuditEvent.id.desc()))
-    audit.record(request, "audit.export", target=unit.code, unit=unit, detail={"filters": {
-        key: value.isoformat() if isinstance(value, dt.date) else value
-        for key, value in filters.items() if value}})
+    query = (
+        select(AuditEvent)
+        .where(*conditions(unit, filters))
+        .order_by(AuditEvent.ts.desc(), AuditEvent.id.desc())
+    )
+    audit.record(
+        request,
+        "audit.export",
+        target=unit.code,
+        unit=unit,
+        detail={
+            "filters": {
+                key: value.isoformat() if isinstance(value, dt.date) else value
+                for key, value in filters.items()
+                if value
+            }
+        },
+    )
     header = [request.localizer.translate(title) for title in CSV_HEADER]
     stamp = local_time(models.utcnow()).strftime("%Y%m%d-%H%M")
     return Response(

@@ -247,7 +247,7 @@ class UnitAdmin:
 
         def apply(values):
             new_parent = self.site.unit_by_code(values["parent"])
-            old_parent = orgtree.move_unit(self.site, unit, new_parent)
+            old_parent = orgtree.move_unit(self.site, unit, new_parent, self.request.dbsession)
             self.audit("org.move", unit, {"from": old_parent.code, "to": new_parent.code})
             return self.done(
                 unit,

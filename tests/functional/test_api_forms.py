@@ -1,7 +1,9 @@
 """The forms and submissions API: definitions in, versions out, submissions scoped, validated,
 idempotent and masked; every exchange checked against openapi.json."""
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import func, select
@@ -11,7 +13,7 @@ from forms.xlsform import export_xlsform, import_xlsform
 from portal import models
 from portal.models import Submission
 from portal.services import submissions
-from tests.conftest import api_token, bearer
+from tests.conftest import bearer
 from tests.functional.form_samples import ID_NUMBER, PHONE, bad_workbook, bp_form, good_data
 
 
@@ -27,33 +29,6 @@ def upload(checked, token, definition_or_bytes, status=201, **kw):
         upload_files=[("file", "form.xlsx", data)],
         **kw,
     )
-
-
-@pytest.fixture
-def admin(testapp):
-    return api_token(testapp, "admin")
-
-
-@pytest.fixture
-def published(checked, admin):
-    """bp_check, version 1, published by the system administrator."""
-    upload(checked, admin, bp_form())
-    checked("post", "/api/v1/forms/bp_check/publish", 200, headers=bearer(admin))
-    return "bp_check"
-
-
-@pytest.fixture
-def tokens(testapp):
-    """Tokens by login, made when first asked for."""
-    made = {}
-
-    class Tokens:
-        def __getitem__(self, login):
-            if login not in made:
-                made[login] = api_token(testapp, login)
-            return bearer(made[login])
-
-    return Tokens()
 
 
 def submit(
@@ -485,8 +460,8 @@ def test_a_concurrent_duplicate_is_retried_into_the_original(
 ):
     client_id = str(uuid.uuid4())
     first = submit(checked, tokens["staff"], client_id=client_id).json
-    # As if another request committed the same client_id between our look-up and insert:
-    # the unique constraint refuses the row, and the retried request finds the original.
+    # As if the insert had found the client_id taken by a transaction that the look-up after
+    # it cannot see yet: the request is retried, and the retry finds the original.
     lookups = []
     real = submissions.by_client_id
 
@@ -497,3 +472,57 @@ def test_a_concurrent_duplicate_is_retried_into_the_original(
     monkeypatch.setattr(submissions, "by_client_id", racing)
     again = submit(checked, tokens["staff"], 200, client_id=client_id).json
     assert again == first and len(lookups) == 2
+
+
+def test_simultaneous_requests_with_one_client_id_make_one_submission(
+    checked, published, tokens, testapp, monkeypatch
+):
+    """Two requests with the same client_id reach the insert together: one makes the
+    submission (201), the other waits for it and answers with it (200)."""
+    together = threading.Barrier(2, timeout=30)
+    real = submissions._insert
+
+    def insert_together(*args):
+        together.wait()
+        return real(*args)
+
+    monkeypatch.setattr(submissions, "_insert", insert_together)
+    client_id = str(uuid.uuid4())
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(
+            pool.map(
+                lambda _: testapp.post_json(
+                    "/api/v1/forms/bp_check/submissions",
+                    {"org": "110101001", "period": "2026-10", "client_id": client_id,
+                     "data": good_data()},
+                    headers=tokens["staff"],
+                    status="*",
+                ),
+                range(2),
+            )
+        )
+    assert sorted(a.status_int for a in answers) == [200, 201]
+    assert answers[0].json == answers[1].json
+    with sql(testapp) as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 1
+    assert len(audit_rows(testapp, "submission.create")) == 1
+
+
+def test_a_failure_after_the_insert_leaves_no_submission_and_no_audit_row(
+    checked, published, tokens, testapp, monkeypatch
+):
+    """The submission and its audit row are written by Core statements, in the request's
+    transaction: when the request fails afterwards, neither remains."""
+
+    def fail(*args):
+        raise RuntimeError("fails after the insert")
+
+    monkeypatch.setattr(submissions.attachments, "bind", fail)
+    with pytest.raises(RuntimeError):
+        submit(checked, tokens["staff"])
+    monkeypatch.undo()
+    with sql(testapp) as s:
+        assert s.scalar(select(func.count()).select_from(Submission)) == 0
+    assert audit_rows(testapp, "submission.create") == []
+    submit(checked, tokens["staff"])  # and the writer after it is not kept waiting
+    assert len(audit_rows(testapp, "submission.create")) == 1

@@ -50,6 +50,20 @@ def request_(site):
     del config
 
 
+@pytest.fixture(autouse=True)
+def relocations(monkeypatch):
+    """The submissions' moves the tree asks SQL for, as (old path, new path); the SQL side
+    is tested in test_submissions_relocate.py and end to end in the functional tests."""
+    calls = []
+
+    def relocate(dbsession, old_path, new_path):
+        calls.append((old_path, new_path))
+        return 0
+
+    monkeypatch.setattr(orgtree, "relocate_submissions", relocate)
+    return calls
+
+
 def events(request):
     return [(row.event, row.outcome, row.target) for row in request.dbsession.added]
 
@@ -144,9 +158,10 @@ def test_a_start_after_the_end_is_refused(site):
 
 
 # -- move -------------------------------------------------------------------------------------
-def test_move_unit_takes_the_subtree_along_and_keeps_the_index(site):
+def test_move_unit_takes_the_subtree_along_and_keeps_the_index(site, relocations):
     centre = site.unit_by_code("110101001")
-    old = orgtree.move_unit(site, centre, site.unit_by_code("110102"))
+    old = orgtree.move_unit(site, centre, site.unit_by_code("110102"), dbsession=None)
+    assert relocations == [("/110000/110101/110101001/", "/110000/110102/110101001/")]
     assert old.code == "110101"
     assert "110101001" not in old and site.unit_by_code("110102")["110101001"] is centre
     station = site.unit_by_code("110101001001")
@@ -171,23 +186,25 @@ def test_move_targets_are_the_right_type_and_not_where_the_unit_is(site):
     ("110101001", "110101002", "org_type_not_allowed"),  # a centre below a centre
     ("110101001", "110103", "org_parent_inactive"),  # active unit below an inactive one
 ])
-def test_move_unit_refuses(site, code, target, message):
+def test_move_unit_refuses(site, relocations, code, target, message):
     unit = site.unit_by_code(code)
     path = unit.path
     with pytest.raises(OrgTreeError, match=message):
-        orgtree.move_unit(site, unit, site.unit_by_code(target))
+        orgtree.move_unit(site, unit, site.unit_by_code(target), dbsession=None)
     assert unit.path == path
+    assert relocations == []
 
 
-def test_a_unit_cannot_be_moved_into_its_own_subtree(site, monkeypatch):
+def test_a_unit_cannot_be_moved_into_its_own_subtree(site, monkeypatch, relocations):
     # With today's types nothing can hold its own ancestor; the rule must hold anyway.
     monkeypatch.setitem(resources.ALLOWED_CHILDREN, "station", ("centre",))
     centre = site.unit_by_code("110101001")
     with pytest.raises(OrgTreeError, match="org_move_into_self"):
-        orgtree.move_unit(site, centre, site.unit_by_code("110101001001"))
+        orgtree.move_unit(site, centre, site.unit_by_code("110101001001"), dbsession=None)
     assert site.unit_by_code("110101001001") not in orgtree.move_targets(site, centre)
     with pytest.raises(OrgTreeError, match="org_move_into_self"):
-        orgtree.move_unit(site, centre, centre)
+        orgtree.move_unit(site, centre, centre, dbsession=None)
+    assert relocations == []
 
 
 # -- deactivate and reactivate ----------------------------------------------------------------
@@ -266,7 +283,7 @@ def test_export_rows_list_the_subtree_parents_first(site):
 
 
 @pytest.mark.parametrize("fmt", [tables.CSV, tables.XLSX])
-def test_an_exported_tree_imports_back_unchanged(site, request_, fmt):
+def test_an_exported_tree_imports_back_unchanged(site, request_, relocations, fmt):
     before = snapshot(site)
     data = orgtree.export_table(site.unit_by_code("110000"), fmt)
     result = orgtree.import_file(request_, io.BytesIO(data), f"tree.{fmt}")
@@ -274,6 +291,7 @@ def test_an_exported_tree_imports_back_unchanged(site, request_, fmt):
     assert result.unchanged == len(site.units)
     assert snapshot(site) == before
     assert events(request_) == [("org.import", "success", None)]
+    assert relocations == []
 
 
 # -- import: whole files ----------------------------------------------------------------------
@@ -418,7 +436,7 @@ def test_yes_no_words(site, request_):
 
 
 # -- import: what an accepted file does ------------------------------------------------------
-def test_an_import_creates_updates_moves_and_deactivates(site, request_):
+def test_an_import_creates_updates_moves_and_deactivates(site, request_, relocations):
     result = import_text(request_, HEADER + (
         "110101002,东城改名中心,centre,110101,yes,,,\n"
         "110101001002,站,station,110101002,yes,,,\n"  # moved from 110101001
@@ -448,6 +466,9 @@ def test_an_import_creates_updates_moves_and_deactivates(site, request_):
     assert move.detail == {"from": "110101001", "to": "110101002"}
     assert move.actor == "cli"
     assert move.org_path == "/110000/110101/110101002/110101001002/"
+    assert relocations == [
+        ("/110000/110101/110101001/110101001002/", "/110000/110101/110101002/110101001002/")
+    ]
 
 
 def test_a_successor_may_come_later_in_the_file(site, request_):
@@ -499,12 +520,15 @@ def test_an_end_date_in_the_past_without_an_active_column_deactivates(site, requ
     assert site.unit_by_code("110101001002").active
 
 
-def test_moves_apply_in_any_order_without_looping_on_the_way(site, request_, monkeypatch):
+def test_moves_apply_in_any_order_without_looping_on_the_way(
+    site, request_, monkeypatch, relocations
+):
     # Let a centre hold a centre, then swap two of them: applied row by row, the first move
     # would put 110101001 below a unit that is still below it.
     monkeypatch.setitem(resources.ALLOWED_CHILDREN, "centre", ("station", "centre"))
     a, b = site.unit_by_code("110101001"), site.unit_by_code("110101002")
-    orgtree.move_unit(site, b, a)
+    orgtree.move_unit(site, b, a, dbsession=None)
+    del relocations[:]
     result = import_text(request_, "code,name,type,parent\n"
                                    f"110101001,{a.name},centre,110101002\n"
                                    f"110101002,{b.name},centre,110101\n")
@@ -512,6 +536,12 @@ def test_moves_apply_in_any_order_without_looping_on_the_way(site, request_, mon
     assert a.path == "/110000/110101/110101002/110101001/"
     assert b.path == "/110000/110101/110101002/"
     assert set(codes_below(site.unit_by_code("110000"))) == set(site.units)
+    # The submissions follow, the deeper unit first: 110101002's took its prefix out of
+    # 110101001's subtree before that subtree's prefix is replaced.
+    assert relocations == [
+        ("/110000/110101/110101001/110101002/", "/110000/110101/110101002/"),
+        ("/110000/110101/110101001/", "/110000/110101/110101002/110101001/"),
+    ]
 
 
 def test_an_import_cannot_make_a_loop(site, request_, monkeypatch):
