@@ -241,47 +241,6 @@ def _from_calculation(field_: Field, result: Any, today: datetime.date | None) -
         return None
 
 
-# -- attachments ------------------------------------------------------------------------
-_SIGNATURES = (
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"GIF87a", "image/gif"),
-    (b"GIF89a", "image/gif"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"BM", "image/bmp"),
-    (b"%PDF-", "application/pdf"),
-    (b"PK\x03\x04", "application/zip"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "application/x-ole-storage"),
-)
-
-
-def sniff_media_type(head: bytes) -> str:
-    """The media type of a file judged by its first bytes (a few dozen are enough)."""
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    for signature, media_type in _SIGNATURES:
-        if head.startswith(signature):
-            return media_type
-    return "application/octet-stream"
-
-
-def check_attachment(field_: Field, head: bytes, size: int) -> Message | None:
-    """Check an upload for a file or image field by its size and content, not its name."""
-    if field_.max_size is not None and size > field_.max_size:
-        return Message("validation.file_too_large", {"max_size": field_.max_size})
-    media_type = sniff_media_type(head)
-    accept = field_.accept or (("image/*",) if field_.type == "image" else ())
-    for pattern in accept:
-        if pattern == media_type or (
-            pattern.endswith("/*") and media_type.startswith(pattern[:-1])
-        ):
-            return None
-    if accept:
-        return Message("validation.file_type", {"media_type": media_type})
-    return None
-
-
 # -- compiling a definition ---------------------------------------------------------------
 @dataclass
 class _Scope:
@@ -623,6 +582,15 @@ _APPLIES_TO: dict[str, frozenset[str]] = {
     "max_size": ATTACHMENT_TYPES,
     "accept": ATTACHMENT_TYPES,
 }
+
+
+def applicable(attribute: str, field_type: str) -> bool:
+    """Whether a field's attribute means anything for a field of `field_type` (check_definition
+    reports one set where it does not). Attributes such as label and relevant fit every type."""
+    types = _APPLIES_TO.get(attribute)
+    return types is None or field_type in types
+
+
 # Fields people see, which need a label or a hint to be understood.
 _SHOWN_TYPES = _VALUE_TYPES - {"calculate"} | {"note"}
 _MEDIA_TYPE_RE = re.compile(r"[\w.+-]+/[\w.+*-]+\Z")
@@ -682,6 +650,7 @@ def check_definition(definition: FormDefinition) -> list[Problem]:
             seen.add(choice.code)
     validator = FormValidator(definition)
     problems.extend(validator.problems)
+    problems.extend(_repeat_references(definition, validator))
     for scope in _scopes(validator.scope):
         for cycle in scope.cycles:
             add(
@@ -691,6 +660,34 @@ def check_definition(definition: FormDefinition) -> list[Problem]:
                     "calculation" if by_name[cycle[0]].calculation else "relevant",
                 )
             )
+    return problems
+
+
+def _repeat_chains(
+    fields: list[Field], chain: tuple[str, ...] = ()
+) -> Iterator[tuple[str, tuple[str, ...]]]:
+    """(name, the repeats around the field, outermost first) for every field."""
+    for f in fields:
+        yield f.name, chain
+        yield from _repeat_chains(f.children, (*chain, f.name) if f.type == "repeat" else chain)
+
+
+def _repeat_references(definition: FormDefinition, validator: FormValidator) -> list[Problem]:
+    """Expressions that read a field inside a repeat from outside it, where the field has no
+    one value (a repeat's own expressions are outside it: they decide on the whole list)."""
+    chains = dict(_repeat_chains(definition.fields))
+    problems = []
+    for (name, attribute), expression in validator._expressions.items():
+        around = chains.get(name, ())
+        for reference in sorted(expression.references()):
+            inside = chains.get(reference, ())
+            if around[: len(inside)] == inside:
+                continue  # every repeat around the reference is around the field too
+            repeat = next(
+                r for depth, r in enumerate(inside) if depth >= len(around) or around[depth] != r
+            )
+            message = Message("definition.repeat_reference", {"name": reference, "repeat": repeat})
+            problems.append(Problem(message, name, attribute))
     return problems
 
 

@@ -41,6 +41,7 @@ from pyxform.utils import default_is_dynamic
 from pyxform.xls2json_backends import xls_value_to_unicode, xlsx_value_to_str
 from pyxform.xls2xform import convert
 
+from forms.attachments import parse_size
 from forms.messages import Message
 from forms.model import (
     CATEGORIES,
@@ -441,14 +442,6 @@ def _number(text: str) -> int | float:
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(text)
     return value
-
-
-def _size(text: str) -> int:
-    found = re.fullmatch(r"(\d+)\s*(kb|k|mb|m|b)?", text.strip().lower())
-    if not found:
-        raise ValueError(text)
-    factor = {"k": 1024, "kb": 1024, "m": 1024 * 1024, "mb": 1024 * 1024}.get(found.group(2), 1)
-    return int(found.group(1)) * factor
 
 
 def _expression(text: str) -> str:
@@ -991,7 +984,7 @@ class _Importer(_Reader):
                 elif key in ("sex_field", "birth_date_field"):
                     setattr(field_, key, re.sub(r"^\$\{(.*)\}$", r"\1", value))
                 elif key == "max_size":
-                    field_.max_size = _size(value)
+                    field_.max_size = parse_size(value)
                 elif key == "accept":
                     field_.accept = tuple(v.strip() for v in value.split(",") if v.strip())
             except ValueError:
@@ -1128,8 +1121,15 @@ def _pyxform_check(
     except Exception as error:  # pyxform's own failures are reported, not raised
         messages.append(_pyxform_message(repr(error), importer, sheets, warning=False))
     for text in pyxform_warnings:
+        if _NOT_FOR_US in text:
+            continue
         importer.warnings.append(_pyxform_message(text, importer, sheets, warning=True))
     return messages
+
+
+# pyxform advises `max-pixels` on every image question: ODK Collect shrinks photos on the
+# phone. The portal takes an image's `max_size` instead and checks it itself.
+_NOT_FOR_US = "Use the max-pixels parameter"
 
 
 def import_xlsform(
@@ -1240,7 +1240,9 @@ def _format_number(value: int | float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
-def _format_default(value: Any) -> str:
+def format_default(value: Any) -> str:
+    """A default as the `default` column (and the form builder) writes it: yes/no, numbers,
+    codes separated by spaces."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -1281,7 +1283,7 @@ def _survey_rows(fields: list[Field]) -> Iterable[list[str]]:
             "relevant": f.relevant,
             "constraint": f.constraint,
             "calculation": f.calculation,
-            "default": _format_default(f.default),
+            "default": format_default(f.default),
             "read_only": "yes" if f.read_only else "",
             "pii": "yes" if f.pii else "",
             "parameters": _format_parameters(f),

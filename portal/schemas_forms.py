@@ -7,6 +7,9 @@ carry `data-expression` so portal/static/builder.js checks them as they are type
 Bind with `schema.bind(request=request, ...)`.
 """
 
+import math
+import re
+
 import colander
 import deform.widget
 
@@ -17,7 +20,9 @@ from portal.schema_base import strip as _strip
 from portal.schemas import deferred_upload_widget
 
 XLSFORM_ACCEPT = ".xlsx,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-EXPRESSION_ATTRIBUTES = ("relevant", "constraint", "calculation")
+EXPRESSION_ATTRIBUTES = ("relevant", "constraint", "calculation", "required_if")
+# A file or image field's size limit is typed in these units and stored in bytes.
+SIZE_UNITS = {"MB": 1024 * 1024, "KB": 1024}
 
 PERIOD_TITLES = {
     "none": _("period_none", default="None"),
@@ -34,6 +39,39 @@ LEVEL_TITLES = {
 
 def _text(title, **kw):
     return Node(colander.String(), title=title, missing="", preparer=_strip, **kw)
+
+
+class Number(colander.Decimal):
+    """A number as typed (shown again as typed: 9, not 9.0), with the portal's message."""
+
+    message = _("builder_not_a_number", default="Enter a number.")
+
+    def deserialize(self, node, cstruct):
+        try:
+            number = super().deserialize(node, cstruct)
+        except colander.Invalid as e:
+            raise colander.Invalid(node, self.message, cstruct) from e
+        if number is not colander.null and not math.isfinite(float(number)):
+            raise colander.Invalid(node, self.message, cstruct)
+        return number
+
+
+class WholeNumber(colander.Integer):
+    """colander.Integer with the portal's message; 2.5 is refused, not cut to 2."""
+
+    message = _("builder_not_a_whole_number", default="Enter a whole number.")
+
+    def deserialize(self, node, cstruct):
+        if (
+            isinstance(cstruct, str)
+            and cstruct.strip()
+            and not re.fullmatch(r"\s*[+-]?\d+\s*", cstruct)
+        ):
+            raise colander.Invalid(node, self.message, cstruct)
+        try:
+            return super().deserialize(node, cstruct)
+        except colander.Invalid as e:
+            raise colander.Invalid(node, self.message, cstruct) from e
 
 
 def _number(kind, title):
@@ -121,6 +159,14 @@ def deferred_choices_widget(node, kw):
     return deform.widget.SelectWidget(values=[("", "—"), *[(name, name) for name in lists]])
 
 
+@colander.deferred
+def deferred_link_widget(node, kw):
+    """The fields a resident ID number can be checked against: sex (select_one) or birth
+    date (date) fields of the form, by `link_targets[node.name]`."""
+    targets = kw["link_targets"][node.name]
+    return deform.widget.SelectWidget(values=[("", "—"), *targets])
+
+
 class FieldSchema(CSRFSchema):
     name = Node(
         colander.String(),
@@ -139,6 +185,29 @@ class FieldSchema(CSRFSchema):
     hint_en = _text(_("builder_hint_en", default="Hint (English)"))
     required = Node(
         colander.Boolean(), title=_("builder_required", default="Required"), missing=False
+    )
+    required_if = _expression(
+        _("builder_required_if", default="Required when"),
+        _("builder_required_if_help", default="For example: ${visit_type} = '2'"),
+    )
+    required_message_zh = _text(
+        _("builder_required_message_zh", default="Message when missing (Chinese)")
+    )
+    required_message_en = _text(
+        _("builder_required_message_en", default="Message when missing (English)")
+    )
+    default = _text(
+        _("builder_default", default="Default value"),
+        description=_(
+            "builder_default_help",
+            default="Filled in to start with: a number, yes or no, a date such as 2026-01-31, "
+            "an option's code (several separated by spaces).",
+        ),
+    )
+    read_only = Node(
+        colander.Boolean(),
+        title=_("builder_read_only", default="Read-only (staff cannot change it)"),
+        missing=False,
     )
     relevant = _expression(
         _("builder_relevant", default="Shown when (relevant)"),
@@ -161,15 +230,55 @@ class FieldSchema(CSRFSchema):
             default="For example: round(${weight} div (${height} * ${height}), 1)",
         ),
     )
-    min = _number(colander.Float(), _("builder_min", default="Minimum"))
-    max = _number(colander.Float(), _("builder_max", default="Maximum"))
+    min = _number(Number(), _("builder_min", default="Minimum"))
+    max = _number(Number(), _("builder_max", default="Maximum"))
     unit = _text(_("builder_unit", default="Unit"))
-    decimals = _number(colander.Integer(), _("builder_decimals", default="Decimal places"))
+    decimals = _number(WholeNumber(), _("builder_decimals", default="Decimal places"))
     choices = Node(
         colander.String(),
         title=_("builder_choices", default="Choice list"),
         missing="",
         widget=deferred_choices_widget,
+    )
+    min_count = _number(WholeNumber(), _("builder_min_count", default="Fewest entries"))
+    max_count = _number(WholeNumber(), _("builder_max_count", default="Most entries"))
+    sex_field = Node(
+        colander.String(),
+        title=_("builder_sex_field", default="Sex field the ID number must agree with"),
+        missing="",
+        widget=deferred_link_widget,
+    )
+    birth_date_field = Node(
+        colander.String(),
+        title=_(
+            "builder_birth_date_field", default="Birth date field the ID number must agree with"
+        ),
+        missing="",
+        widget=deferred_link_widget,
+    )
+    max_size = Node(
+        Number(),
+        title=_("builder_max_size", default="Largest file"),
+        missing=None,
+        widget=deform.widget.TextInputWidget(item_css_class="builder-half"),
+    )
+    max_size_unit = Node(
+        colander.String(),
+        title=_("builder_max_size_unit", default="Unit of the largest file"),
+        widget=deform.widget.SelectWidget(
+            values=[(unit, unit) for unit in SIZE_UNITS], item_css_class="builder-half"
+        ),
+        validator=colander.OneOf(tuple(SIZE_UNITS), msg_err=NOT_LISTED),
+        default="MB",
+        missing="MB",
+    )
+    accept = _text(
+        _("builder_accept", default="Accepted file types"),
+        description=_(
+            "builder_accept_help",
+            default="Media types separated by commas, such as image/jpeg, image/png, "
+            "application/pdf, image/*. Empty: any file; for an image, JPEG, PNG, GIF or WebP.",
+        ),
     )
     pii = Node(
         colander.Boolean(), title=_("builder_pii", default="Personal information"), missing=False

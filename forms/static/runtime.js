@@ -417,6 +417,12 @@
       if (field.item.querySelector(":scope > .invalid-feedback")) field.showing = "server";
     });
 
+    // Browsers ignore `readonly` on checkboxes (deform disables the other options of a
+    // read-only radio group or select): a read-only one keeps its state, clicked or keyed.
+    form.addEventListener("click", function (event) {
+      var target = event.target;
+      if (target.type === "checkbox" && target.hasAttribute("readonly")) event.preventDefault();
+    });
     form.addEventListener("change", function (event) {
       exclusive(state, event.target);
       update(state);

@@ -1,5 +1,6 @@
-"""The form builder: admin pages to create a form, import an XLSForm, edit fields and choice
-lists, preview the draft as staff will see it, and publish it.
+"""The form builder: admin pages to create a form, import an XLSForm, edit fields (every
+setting of the field's type) and choice lists, reorder fields and move them into and out of
+groups and repeats, preview the draft as staff will see it, and publish it.
 
 Every change works on the draft (editing a published form starts a new draft from its latest
 version) and is audited as `form.edit`; publishing is audited as `form.publish`. The rules
@@ -7,8 +8,14 @@ are the forms library's (forms.validation, forms.expressions, forms.versions); s
 publishing are portal.services.forms, which the JSON API uses too.
 """
 
+import copy
 import dataclasses
+import decimal
+import functools
 import json
+import re
+import unicodedata
+from typing import Any
 
 import colander
 import deform
@@ -17,14 +24,27 @@ from pyramid.view import view_config, view_defaults
 
 from forms.deform_builder import FormRunner
 from forms.expressions import check as check_expression
-from forms.model import CONTAINER_TYPES, LEVELS, Choice, Field, FormDefinition, Text
-from forms.validation import check_definition
+from forms.model import (
+    CONTAINER_TYPES,
+    FIELD_DEFAULTS,
+    FIELD_TYPES,
+    LEVELS,
+    Choice,
+    Field,
+    FormDefinition,
+    Text,
+)
+from forms.validation import applicable, check_definition
 from forms.versions import data_losing
+from forms.xlsform import format_default
 from portal import audit
 from portal.i18n import _, forms_language
 from portal.resources import FormResource, Forms
 from portal.schemas_forms import (
     EXPRESSION_ATTRIBUTES,
+    LEVEL_TITLES,
+    PERIOD_TITLES,
+    SIZE_UNITS,
     ChoiceListSchema,
     FieldSchema,
     FormSettingsSchema,
@@ -36,11 +56,21 @@ from portal.services import forms as form_service
 from portal.views.common import FormRenderer, flash
 
 # Field attributes that are texts in two languages, edited as `<attribute>_zh`/`_en`.
-TEXT_ATTRIBUTES = ("label", "hint", "constraint_message")
+TEXT_ATTRIBUTES = ("label", "hint", "required_message", "constraint_message")
+# Attributes edited as they are stored; default, max_size and accept are converted.
 PLAIN_ATTRIBUTES = (
-    "name", "type", "required", "relevant", "constraint", "calculation",
-    "min", "max", "unit", "decimals", "choices", "pii",
+    "name", "type", "required", "required_if", "read_only", "relevant", "constraint",
+    "calculation", "min", "max", "unit", "decimals", "choices", "min_count", "max_count",
+    "sex_field", "birth_date_field", "pii",
 )  # fmt: skip
+# Number inputs, empty when the attribute is not set.
+NUMBER_ATTRIBUTES = ("min", "max", "decimals", "min_count", "max_count")
+# The types of field a resident ID number's links name.
+LINK_TYPES = {"sex_field": "select_one", "birth_date_field": "date"}
+_YES = {"yes", "true", "1", "是", "y"}
+_NO = {"no", "false", "0", "否", "n"}
+_INTEGER_RE = re.compile(r"[+-]?\d+\Z")
+_DECIMAL_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)\Z")
 
 
 # -- the draft as a tree of fields ----------------------------------------------------------
@@ -61,36 +91,185 @@ def locate(fields: list[Field], name: str) -> tuple[list[Field], int] | None:
     return None
 
 
-def field_rows(fields: list[Field], depth: int = 0):
-    """(field, depth) for every field in order, for the form page's indented list."""
-    for f in fields:
-        yield f, depth
-        yield from field_rows(f.children, depth + 1)
+@dataclasses.dataclass
+class Row:
+    """A field on the form's page: how deep it sits, the group or repeat holding it ("" at
+    the top), the containers around it, and where else it may be moved to."""
+
+    field: Field
+    depth: int
+    parent: str
+    path: tuple[str, ...]
+    destinations: list[tuple[str, str]]
+
+
+def field_rows(definition: FormDefinition, language: str) -> list[Row]:
+    """Every field in order, for the form page's indented list."""
+    containers = [f for f in definition.iter_fields() if f.is_container]
+    rows = []
+
+    def walk(fields: list[Field], path: tuple[str, ...]) -> None:
+        for f in fields:
+            parent = path[-1] if path else ""
+            inside = {f.name, *(d.name for d in f.iter_fields())}
+            destinations = [("", "")] if parent else []
+            destinations += [
+                (c.name, c.label.get(language))
+                for c in containers
+                if c.name not in inside and c.name != parent
+            ]
+            rows.append(Row(f, len(path), parent, path, destinations))
+            walk(f.children, (*path, f.name))
+
+    walk(definition.fields, ())
+    return rows
+
+
+def default_from_text(field_type: str, text: str) -> Any:
+    """A default typed in the builder as the field's type holds it. What cannot be read is
+    kept as typed, for check_definition to say why it does not fit."""
+    text = text.strip()
+    if not text:
+        return None
+    if field_type in ("integer", "decimal"):
+        number = unicodedata.normalize("NFKC", text)
+        if _INTEGER_RE.match(number):
+            return int(number)
+        if _DECIMAL_RE.match(number):
+            return float(number)
+    elif field_type == "boolean":
+        word = text.lower()
+        if word in _YES or word in _NO:
+            return word in _YES
+    elif field_type == "select_multiple":
+        return text.split()
+    return text
+
+
+def size_text(size: int) -> tuple[decimal.Decimal, str]:
+    """A size in bytes as the builder shows it: in megabytes from 1 MB when that takes two
+    decimals at most (1.5 MB), else in kilobytes (300 KB)."""
+    mb = SIZE_UNITS["MB"]
+    unit = "MB" if size >= mb and size * 100 % mb == 0 else "KB"
+    number = decimal.Decimal(size) / SIZE_UNITS[unit]
+    return number.normalize() if number != number.to_integral() else number.quantize(1), unit
 
 
 def field_appstruct(f: Field) -> dict:
     values = {key: getattr(f, key) for key in PLAIN_ATTRIBUTES}
-    for key in ("min", "max", "decimals"):
+    for key in NUMBER_ATTRIBUTES:
         if values[key] is None:
             values[key] = colander.null
     for key in TEXT_ATTRIBUTES:
         text = getattr(f, key)
         values[f"{key}_zh"], values[f"{key}_en"] = text.zh, text.en
+    values["default"] = format_default(f.default)
+    values["max_size"], values["max_size_unit"] = (
+        size_text(f.max_size) if f.max_size is not None else (colander.null, "MB")
+    )
+    values["accept"] = ", ".join(f.accept)
     return values
 
 
 def field_from(values: dict, base: Field | None) -> Field:
-    """A field from the form's values, keeping what the form does not edit (children, …)."""
+    """A field from the form's values, keeping what the form does not edit (children).
+    Settings that do not apply to the field's type are cleared: their inputs were hidden."""
+    field_type = values["type"]
     changes = {key: values[key] for key in PLAIN_ATTRIBUTES}
     for key in ("min", "max"):
         number = changes[key]
-        if number is not None and float(number).is_integer():
-            changes[key] = int(number)
+        if number is not None:
+            changes[key] = int(number) if number == number.to_integral_value() else float(number)
     for key in TEXT_ATTRIBUTES:
         changes[key] = Text(zh=values[f"{key}_zh"], en=values[f"{key}_en"])
+    changes["default"] = default_from_text(field_type, values["default"])
+    size = values["max_size"]
+    changes["max_size"] = None if size is None else int(size * SIZE_UNITS[values["max_size_unit"]])
+    changes["accept"] = tuple(t.strip() for t in values["accept"].split(",") if t.strip())
+    for key in changes:
+        if not applicable(key, field_type):
+            changes[key] = FIELD_DEFAULTS[key]
     if base is None:
         return Field(**changes)
     return dataclasses.replace(base, **changes)
+
+
+def input_attribute(name: str) -> str:
+    """The field attribute an input of the field form edits."""
+    if name == "max_size_unit":
+        return "max_size"
+    return re.sub(r"_(zh|en)\Z", "", name)
+
+
+@functools.cache
+def conditional_inputs() -> dict[str, list[str]]:
+    """The field form's inputs that apply to some types only, with those types."""
+    found = {}
+    for node in FieldSchema().children:
+        types = [t for t in FIELD_TYPES if applicable(input_attribute(node.name), t)]
+        if len(types) < len(FIELD_TYPES):
+            found[node.name] = types
+    return found
+
+
+class MoveRefused(Exception):
+    """A field cannot go where it was asked to: a reason (a message id), or the problems
+    the move would give the definition."""
+
+    def __init__(self, reason=None, problems=()):
+        super().__init__(reason or problems)
+        self.reason = reason
+        self.problems = list(problems)
+
+
+def problem_keys(definition: FormDefinition) -> dict[tuple, Any]:
+    return {(p.field, p.attribute, p.message.render("en")): p for p in check_definition(definition)}
+
+
+def move(definition: FormDefinition, name: str, parent: str, before: str) -> bool:
+    """Move the field called name into the group or repeat `parent` ("" for the form's top
+    level), before its field `before` ("" for the end). Whether anything moved; raises
+    MoveRefused, the definition left as it was, when the place does not exist or is inside
+    the field itself, or when the definition would have problems it did not have
+    (expressions that can no longer read a field moved into a repeat, say)."""
+    f = definition.get_field(name)
+    if parent:
+        container = definition.get_field(parent)
+        if container is None or not container.is_container:
+            raise MoveRefused(
+                _("builder_move_no_group", default="Choose a group or a repeat to move it to.")
+            )
+        if container is f or any(d is container for d in f.iter_fields()):
+            raise MoveRefused(
+                _(
+                    "builder_move_into_itself",
+                    default="A group cannot go inside itself or a group within it.",
+                )
+            )
+        siblings = container.children
+    else:
+        siblings = definition.fields
+    if before and (before == name or not any(s.name == before for s in siblings)):
+        raise MoveRefused(
+            _(
+                "builder_move_no_place",
+                default="That place is no longer in the form: reload the page.",
+            )
+        )
+    old_container, old_index = locate(definition.fields, name)
+    old_next = old_container[old_index + 1].name if old_index + 1 < len(old_container) else ""
+    if old_container is siblings and old_next == before:
+        return False
+    known = problem_keys(definition)
+    del old_container[old_index]
+    index = next((i for i, s in enumerate(siblings) if s.name == before), len(siblings))
+    siblings.insert(index, f)
+    new = [p for key, p in problem_keys(definition).items() if key not in known]
+    if new:
+        del siblings[index]
+        old_container.insert(old_index, f)
+        raise MoveRefused(problems=new)
+    return True
 
 
 # -- the pages ------------------------------------------------------------------------------
@@ -280,21 +459,35 @@ class FormAdmin(BuilderBase):
 
     @view_config(request_method="GET", renderer="portal:templates/builder_form.pt")
     def show(self):
+        return self.form_page(working_definition(self.context))
+
+    def form_page(self, definition: FormDefinition, move_errors=()) -> dict:
         form = self.context
-        definition = working_definition(form)
         problems = check_definition(definition)
         return self.page(
             self.title_of(definition),
             builder_form=form,
             definition=definition,
-            rows=list(field_rows(definition.fields)),
+            rows=field_rows(definition, self.language),
             problems=[(p.field, p.attribute, p.message.render(self.language)) for p in problems],
+            move_errors=list(move_errors),
+            summary=self.summary(definition),
             xlsform_url=(
                 self.request.route_url("api_form_xlsform", name=form.name)
                 if form.latest is not None
                 else None
             ),
         )
+
+    def summary(self, definition: FormDefinition) -> list[str]:
+        """Category, levels and period type as words in the user's language."""
+        translate = self.request.localizer.translate
+        levels = " / ".join(translate(LEVEL_TITLES[level]) for level in definition.levels)
+        return [
+            definition.category or "—",
+            levels or "—",
+            translate(PERIOD_TITLES.get(definition.period_type, definition.period_type)),
+        ]
 
     @view_config(
         name="settings",
@@ -334,14 +527,35 @@ class FormAdmin(BuilderBase):
         return HTTPSeeOther(self.form_url)
 
     # fields -------------------------------------------------------------------------------
-    def field_form(self, definition: FormDefinition, submit_title) -> deform.Form:
-        return self.deform(
+    def field_form(
+        self, definition: FormDefinition, submit_title, field_name: str | None, field_type: str
+    ) -> deform.Form:
+        """The field form; the inputs that do not apply to `field_type` are hidden (builder.js
+        shows and hides them as the type changes)."""
+        link_targets = {
+            link: [
+                (f.name, f"{f.name} {f.label.get(self.language)}".strip())
+                for f in definition.iter_fields()
+                if f.type == kind and f.name != field_name
+            ]
+            for link, kind in LINK_TYPES.items()
+        }
+        form = self.deform(
             FieldSchema(),
             submit_title,
             "form-field",
             self.form_url,
             choice_lists=definition.choice_lists,
+            link_targets=link_targets,
         )
+        if field_type not in FIELD_TYPES:
+            field_type = "text"
+        for name, types in conditional_inputs().items():
+            widget = copy.copy(form[name].widget)  # the schema's widgets are shared
+            hidden = "" if field_type in types else " d-none"
+            widget.item_css_class = f"{widget.item_css_class or ''} builder-conditional{hidden}"
+            form[name].widget = widget
+        return form
 
     def field_page(self, title, form, definition, field_name=None, **extra):
         names = [n for n in definition.field_names() if n != field_name]
@@ -350,6 +564,7 @@ class FormAdmin(BuilderBase):
             form,
             builder_form=self.context,
             field_names=json.dumps(names),
+            conditional_inputs=json.dumps(conditional_inputs()),
             choices_url=self.request.resource_url(self.context, "choices"),
             **extra,
         )
@@ -357,27 +572,28 @@ class FormAdmin(BuilderBase):
     def submit_field(self, title, form, definition, original: Field | None, parent: str | None):
         """Validate the field form and store the field: a redirect to the form's page, or
         the form again with each problem at its input and everything typed kept."""
+        field_name = original.name if original else None
         try:
             values = form.validate(self.request.POST.items())
         except deform.ValidationFailure as failure:
-            name = original.name if original else None
-            return self.field_page(title, failure, definition, name)
-        field_name = original.name if original else None
+            return self.field_page(title, failure, definition, field_name)
+        # The field goes into a copy: the page shown again lists the form as it was.
+        changed = copy.deepcopy(definition)
+        new_field = field_from(values, original)
+        if original is None:
+            siblings = changed.get_field(parent).children if parent else changed.fields
+            siblings.append(new_field)
+        else:
+            container, index = locate(changed.fields, original.name)
+            container[index] = new_field
         errors = self.field_errors(definition, values, field_name)
-        if not errors:
-            new_field = field_from(values, original)
-            if original is None:
-                siblings = definition.get_field(parent).children if parent else definition.fields
-                siblings.append(new_field)
-            else:
-                container, index = locate(definition.fields, original.name)
-                container[index] = new_field
-            errors = self.definition_errors(definition, new_field.name)
+        for key, message in self.definition_errors(changed, new_field.name).items():
+            errors.setdefault(key, message)
         if errors:
             invalid_at(form, errors)
             return self.field_page(title, form, definition, field_name)
         action = "add_field" if original is None else "edit_field"
-        self.save(definition, action, field=values["name"])
+        self.save(changed, action, field=values["name"])
         flash(
             self.request,
             _(
@@ -399,7 +615,9 @@ class FormAdmin(BuilderBase):
         known = [*names, values["name"]]
         for attribute in EXPRESSION_ATTRIBUTES:
             text = values[attribute]
-            found = check_expression(text, known, language=self.language) if text else []
+            if not text or not applicable(attribute, values["type"]):
+                continue
+            found = check_expression(text, known, language=self.language)
             if found:
                 errors[attribute] = found[0]["message"]
         return errors
@@ -414,6 +632,8 @@ class FormAdmin(BuilderBase):
             key = problem.attribute or "name"
             if key in TEXT_ATTRIBUTES:
                 key = f"{key}_zh"
+            if key == "children":
+                key = "type"  # a group or repeat that holds fields made another type
             if key not in inputs:
                 key = "name"
             errors.setdefault(key, problem.message.render(self.language))
@@ -436,7 +656,12 @@ class FormAdmin(BuilderBase):
             default="Add a field to ${form}",
             mapping={"form": self.title_of(definition)},
         )
-        form = self.field_form(definition, _("builder_add_field", default="Add field"))
+        form = self.field_form(
+            definition,
+            _("builder_add_field", default="Add field"),
+            None,
+            self.request.POST.get("type", "text"),
+        )
         if parent is not None:
             form.action = self.request.resource_url(
                 self.context, "add-field", query={"parent": parent}
@@ -462,7 +687,12 @@ class FormAdmin(BuilderBase):
         title = _(
             "builder_edit_field_title", default="Field ${name}", mapping={"name": original.name}
         )
-        form = self.field_form(definition, _("save", default="Save"))
+        form = self.field_form(
+            definition,
+            _("save", default="Save"),
+            original.name,
+            self.request.POST.get("type", original.type),
+        )
         form.action = self.request.resource_url(
             self.context, "edit-field", query={"field": original.name}
         )
@@ -472,19 +702,50 @@ class FormAdmin(BuilderBase):
             )
         return self.submit_field(title, form, definition, original, None)
 
-    @view_config(name="move-field", request_method="POST")
+    @view_config(
+        name="move-field", request_method="POST", renderer="portal:templates/builder_form.pt"
+    )
     def move_field(self):
+        """Move a field one place up or down among its siblings (`direction`), or into the
+        group or repeat `parent` ("" for the top level) before its field `before` ("" for
+        the end): the no-JS buttons, the "move to" list and builder.js's drag and drop."""
         definition = working_definition(self.context)
         f = self.requested_field(definition)
-        step = {"up": -1, "down": 1}.get(self.request.POST.get("direction"))
-        if step is None:
-            raise HTTPBadRequest()
+        post = self.request.POST
         container, index = locate(definition.fields, f.name)
-        other = index + step
-        if 0 <= other < len(container):
-            container[index], container[other] = container[other], container[index]
-            self.save(
-                definition, "move_field", field=f.name, direction=self.request.POST["direction"]
+        parent = next(
+            (p.name for p in definition.iter_fields() if any(c is f for c in p.children)), ""
+        )
+        direction = post.get("direction")
+        if direction == "up":
+            if index == 0:
+                return HTTPSeeOther(self.form_url)
+            before = container[index - 1].name
+        elif direction == "down":
+            if index + 1 == len(container):
+                return HTTPSeeOther(self.form_url)
+            before = container[index + 2].name if index + 2 < len(container) else ""
+        elif "parent" in post:
+            parent, before = post["parent"], post.get("before", "")
+        else:
+            raise HTTPBadRequest()
+        try:
+            moved = move(definition, f.name, parent, before)
+        except MoveRefused as refused:
+            if refused.reason is not None:
+                messages = [(None, self.request.localizer.translate(refused.reason))]
+            else:
+                messages = [(p.field, p.message.render(self.language)) for p in refused.problems]
+            return self.form_page(definition, move_errors=messages)
+        if moved:
+            self.save(definition, "move_field", field=f.name, parent=parent, before=before)
+            flash(
+                self.request,
+                _(
+                    "builder_field_moved",
+                    default="Field ${name} was moved.",
+                    mapping={"name": f.name},
+                ),
             )
         return HTTPSeeOther(self.form_url)
 
@@ -602,12 +863,15 @@ class FormAdmin(BuilderBase):
     def preview(self):
         definition = working_definition(self.context)
         runner = FormRunner(definition, self.language)
-        form = runner.form(
-            formid="form-preview", action=self.request.resource_url(self.context, "preview")
-        )
+        action = self.request.resource_url(self.context, "preview")
+        form = runner.form(formid="form-preview", action=action)
         accepted = None
         if self.request.method == "POST":
             accepted, html = runner.validate(self.request.POST.items(), form)
+            if accepted is not None:
+                # Shown again as the server keeps it (calculated, irrelevant answers dropped),
+                # to go on trying.
+                html = runner.render(accepted, runner.form(formid="form-preview", action=action))
         else:
             html = runner.render(form=form)
         return self.page(

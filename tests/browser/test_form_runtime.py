@@ -16,7 +16,7 @@ import webob
 
 import forms
 from forms.deform_builder import FormRunner
-from forms.model import Field, FormDefinition, Text
+from forms.model import Choice, Field, FormDefinition, Text
 from tests.unit.forms.samples import every_feature_form
 
 pytestmark = pytest.mark.browser
@@ -391,3 +391,31 @@ def test_screenshot_of_a_form_being_filled(sample, output_dir):
     path = Path(output_dir) / "form_runtime.png"
     page.screenshot(path=str(path), full_page=True)
     assert path.stat().st_size > 10_000
+
+
+def test_read_only_fields_keep_their_defaults(context):
+    definition = FormDefinition(
+        "ro",
+        fields=[
+            Field("code", "text", label=Text("编号"), default="A1", read_only=True),
+            Field("mode", "select_one", label=Text("方式"), choices="m", default="2",
+                  read_only=True),
+            Field("kinds", "select_multiple", label=Text("类别"), choices="m", default=["1"],
+                  read_only=True),
+            Field("free", "select_multiple", label=Text("其他"), choices="m"),
+        ],
+        choice_lists={"m": [Choice("1", Text("一")), Choice("2", Text("二"))]},
+    )  # fmt: skip
+    page, site = open_form(context, definition)
+    control(page, "code").press_sequentially("x")
+    control(page, "mode", "1").click(force=True)
+    control(page, "kinds", "2").click()
+    control(page, "kinds", "1").click()
+    item(page, "kinds").locator("label", has_text="二").click()
+    page.keyboard.press("Space")
+    control(page, "free", "2").click()  # an ordinary checkbox still works
+    assert data(page) == {"code": "A1", "mode": "2", "kinds": ["1"], "free": ["2"]}
+    page.locator("button[type=submit]").click()
+    page.locator("#accepted").wait_for()
+    assert site.accepted == [{"code": "A1", "mode": "2", "kinds": ["1"], "free": ["2"]}]
+    assert page.problems == []

@@ -3,13 +3,15 @@ list, a calculation), is refused a bad expression at its field with what was typ
 reorders, previews, publishes; a data-losing change needs confirming; others get 403."""
 
 import io
+import json
+import re
 
 import openpyxl
 import pytest
 from sqlalchemy import select
 
 from portal import models
-from tests.conftest import login
+from tests.conftest import csrf_token, login
 
 FORMS = "/forms/"
 FORM = FORMS + "bp_check/"
@@ -50,7 +52,12 @@ def create_form(admin):
     form["period_type"] = "month"
     res = form.submit("save", status=303)
     assert res.location.endswith(FORM)
-    return res.follow()
+    page = res.follow()
+    # The settings in words of the user's language, not codes.
+    summary = page.html.select_one("#summary").get_text(" ", strip=True)
+    expected = {"en": "· 医疗 · Station · Month", "zh": "· 医疗 · 站 · 月"}
+    assert summary == expected[page.html.html["lang"][:2]]
+    return page
 
 
 def add_field(admin, status=303, parent=None, url=FORM, **values):
@@ -317,3 +324,332 @@ def test_editing_a_published_form_starts_a_new_draft(admin):
     # The published version is untouched until the draft is published.
     assert admin.get(f"/api/v1/forms/{name}").json == published
     assert admin.get(FORMS).html.select_one(f'tr[data-form="{name}"] .badge')
+
+
+# -- per-field settings ------------------------------------------------------------------------
+def item_of(page, formid, name):
+    """The deform item (label, input, error) of an input."""
+    form = page.html.find("form", id=formid)
+    return form.find(attrs={"name": name}).find_parent(
+        "div", id=lambda v: v and v.startswith("item-")
+    )
+
+
+def shown(page, name):
+    return "d-none" not in item_of(page, "form-field", name)["class"]
+
+
+def field_values(admin, name):
+    """What the edit form shows of a field's settings."""
+    form = admin.get(FORM + f"edit-field?field={name}").forms["form-field"]
+    return {key: form[key].value for key in form.fields if key not in ("csrf_token", "save")}
+
+
+def add_record_fields(admin):
+    """Fields for a resident ID number to agree with, and a repeat."""
+    add_choice_list(admin, "sex", [("1", "男", "Male", False), ("2", "女", "Female", False)])
+    add_field(admin, name="sex", type="select_one", label_zh="性别", choices="sex")
+    add_field(admin, name="dob", type="date", label_zh="出生日期")
+    add_field(admin, name="meds", type="group", label_zh="用药")
+
+
+def test_each_setting_of_a_field_is_saved_and_shown_again(admin):
+    create_form(admin)
+    add_record_fields(admin)
+    add_field(
+        admin,
+        name="idno",
+        type="resident_id",
+        label_zh="身份证号",
+        sex_field="sex",
+        birth_date_field="dob",
+        required_if="${dob} != ''",
+        required_message_zh="请填写身份证号",
+        required_message_en="Enter the ID number",
+    )
+    add_field(
+        admin, name="visits", type="integer", label_zh="次数", default="3", read_only=True, max="9"
+    )
+    add_field(
+        admin, name="ok", type="boolean", label_zh="同意", default="是"
+    )  # Chinese yes is read as yes
+    add_field(admin, name="entries", type="repeat", label_zh="记录", min_count="1", max_count="5")
+    add_field(
+        admin,
+        parent="entries",
+        name="photo",
+        type="image",
+        label_zh="照片",
+        max_size="1.5",
+        max_size_unit="MB",
+        accept="image/jpeg , image/png",
+    )
+    add_field(
+        admin,
+        parent="entries",
+        name="scan",
+        type="file",
+        label_zh="扫描件",
+        max_size="300",
+        max_size_unit="KB",
+    )
+
+    values = field_values(admin, "idno")
+    assert (values["sex_field"], values["birth_date_field"]) == ("sex", "dob")
+    assert values["required_if"] == "${dob} != ''"
+    assert values["required_message_en"] == "Enter the ID number"
+    values = field_values(admin, "visits")
+    assert (values["default"], values["read_only"], values["max"]) == ("3", "true", "9")
+    assert field_values(admin, "ok")["default"] == "yes"
+    values = field_values(admin, "entries")
+    assert (values["min_count"], values["max_count"]) == ("1", "5")
+    values = field_values(admin, "photo")
+    assert (values["max_size"], values["max_size_unit"]) == ("1.5", "MB")
+    assert values["accept"] == "image/jpeg, image/png"
+    values = field_values(admin, "scan")
+    assert (values["max_size"], values["max_size_unit"]) == ("300", "KB")
+
+    admin.get(FORM + "settings")  # the draft is complete enough to publish
+    admin.get(FORM + "publish").forms["form-publish"].submit("save", status=303)
+    fields = {}
+    for f in admin.get("/api/v1/forms/bp_check").json["fields"]:
+        fields[f["name"]] = f
+        for child in f.get("children", []):
+            fields[child["name"]] = child
+    assert fields["idno"]["sex_field"] == "sex"
+    assert fields["idno"]["required_message"] == {
+        "zh": "请填写身份证号",
+        "en": "Enter the ID number",
+    }
+    assert fields["visits"]["default"] == 3 and fields["visits"]["read_only"] is True
+    assert fields["ok"]["default"] is True
+    assert (fields["entries"]["min_count"], fields["entries"]["max_count"]) == (1, 5)
+    assert fields["photo"]["max_size"] == 1536 * 1024
+    assert fields["photo"]["accept"] == ["image/jpeg", "image/png"]
+    assert fields["scan"]["max_size"] == 300 * 1024
+
+
+def test_only_the_settings_of_the_fields_type_are_shown(admin):
+    create_form(admin)
+    add_record_fields(admin)
+    page = admin.get(FORM + "add-field")
+    assert shown(page, "default") and shown(page, "required_if") and shown(page, "read_only")
+    for name in ("min", "decimals", "choices", "min_count", "sex_field", "max_size", "accept"):
+        assert not shown(page, name), name
+    # The page says which inputs go with which types, for builder.js to follow the type.
+    conditional = json.loads(page.html.select_one("#builder-form")["data-conditional"])
+    assert conditional["min_count"] == ["repeat"]
+    assert conditional["max_size_unit"] == ["file", "image"]
+    assert "label_zh" not in conditional and "relevant" not in conditional
+    page = admin.get(FORM + "edit-field?field=meds")  # a group
+    assert not shown(page, "default") and not shown(page, "required")
+    assert shown(page, "relevant")
+    # A resident ID number links to select_one fields for sex, date fields for birth dates.
+    res = add_field(admin, status=200, name="idno", type="resident_id", label_zh="", sex_field="")
+    assert shown(res, "sex_field") and shown(res, "birth_date_field") and not shown(res, "min")
+    form = res.forms["form-field"]
+    assert [value for value, *_ in form["sex_field"].options] == ["", "sex"]
+    assert [value for value, *_ in form["birth_date_field"].options] == ["", "dob"]
+
+
+def test_settings_left_from_another_type_are_cleared(admin):
+    create_form(admin)
+    add_field(admin, name="weight", type="decimal", label_zh="体重", min="1", decimals="1")
+    form = admin.get(FORM + "edit-field?field=weight").forms["form-field"]
+    form["type"] = "text"  # min and decimals are hidden now, but still sent
+    form.submit("save", status=303)
+    values = field_values(admin, "weight")
+    assert (values["type"], values["min"], values["decimals"]) == ("text", "", "")
+
+
+@pytest.mark.parametrize(
+    ("values", "at", "expected"),
+    [
+        ({"type": "integer", "default": "abc"}, "default", "whole number"),
+        ({"type": "integer", "default": "12", "max": "10"}, "default", "10"),
+        ({"type": "decimal", "default": "1.234", "decimals": "2"}, "default", "2"),
+        ({"type": "select_one", "choices": "sex", "default": "3"}, "default", "3"),
+        ({"type": "select_multiple", "choices": "sex", "default": "1 9"}, "default", "9"),
+        ({"type": "boolean", "default": "maybe"}, "default", None),
+        ({"type": "date", "default": "2026-02-30"}, "default", None),
+        ({"type": "text", "required_if": "${nowhere} = 1"}, "required_if", "nowhere"),
+        ({"type": "repeat", "min_count": "3", "max_count": "2"}, "min_count", None),
+        ({"type": "repeat", "min_count": "-1"}, "min_count", None),
+        ({"type": "image", "max_size": "0"}, "max_size", None),
+        ({"type": "image", "max_size": "many"}, "max_size", None),
+        ({"type": "file", "accept": "pdf"}, "accept", "pdf"),
+        ({"type": "resident_id", "sex_field": "dob"}, "sex_field", "dob"),
+    ],
+)
+def test_a_bad_setting_is_refused_at_its_input_with_everything_kept(admin, values, at, expected):
+    create_form(admin)
+    add_record_fields(admin)
+    page = admin.get(FORM + "add-field")
+    form = page.forms["form-field"]
+    if "sex_field" in values:  # not an option of the list: post it as a tampered page would
+        form["sex_field"].force_value(values.pop("sex_field"))
+    for key, value in {"name": "checked", "label_zh": "检查", "hint_en": "typed", **values}.items():
+        form[key] = value
+    res = form.submit("save", status=200)
+    error = field_error(res, "form-field", at)
+    assert error, res.html.select_one("#builder-form").get_text(" ", strip=True)
+    if expected:
+        assert expected in error
+    kept = res.forms["form-field"]
+    for key, value in {"name": "checked", "hint_en": "typed", **values}.items():
+        assert kept[key].value == value, key
+    assert shown(res, at)
+    assert "checked" not in [r["data-field"] for r in admin.get(FORM).html.select("tr[data-field]")]
+
+
+def test_errors_are_in_the_users_language(testapp):
+    login(testapp, "admin")  # Chinese, the default
+    create_form(testapp)
+    res = add_field(testapp, status=200, name="n", type="integer", label_zh="数", default="abc")
+    assert "整数" in field_error(res, "form-field", "default")
+    res = add_field(testapp, status=200, name="f", type="image", label_zh="图", max_size="x")
+    error = field_error(res, "form-field", "max_size")
+    assert error and not re.search("[A-Za-z]{3}", error.replace("x", "")), error
+
+
+# -- moving fields ----------------------------------------------------------------------------
+def move_form(page, name):
+    """The "move to" form of a field's row."""
+    return next(
+        f
+        for f in page.forms.values()
+        if "parent" in f.fields and f.fields.get("move") and f["field"].value == name
+    )
+
+
+def post_move(admin, status=303, **values):
+    data = {"csrf_token": csrf_token(admin), **values}
+    return admin.post(FORM + "move-field", data, status=status)
+
+
+def build_grouped_form(admin):
+    create_form(admin)
+    add_field(admin, name="a", type="integer", label_zh="甲")
+    add_field(admin, name="b", type="integer", label_zh="乙")
+    add_field(admin, name="g", type="group", label_zh="组")
+    add_field(admin, name="r", type="repeat", label_zh="重复")
+    add_field(admin, name="c", type="integer", label_zh="丙")
+
+
+def test_a_field_moves_into_and_out_of_a_group(admin):
+    build_grouped_form(admin)
+    page = admin.get(FORM)
+    # Without scripts: the "move to" list of a top-level field offers the groups only.
+    form = move_form(page, "a")
+    assert [value for value, *_ in form["parent"].options] == ["g", "r"]
+    form["parent"] = "g"
+    form.submit("move", status=303)
+    page = admin.get(FORM)
+    assert field_order(page) == ["b", "g", "a", "r", "c"]
+    assert page.html.select_one('tr[data-field="a"]')["data-parent"] == "g"
+    # A group's own list leaves out itself; a field in a group may go back to the top.
+    assert "g" not in [v for v, *_ in move_form(page, "g")["parent"].options]
+    assert [v for v, *_ in move_form(page, "a")["parent"].options] == ["", "r"]
+    # As builder.js sends a drop: before a given field of the group, or at the top level.
+    post_move(admin, field="c", parent="g", before="a")
+    assert field_order(admin.get(FORM)) == ["b", "g", "c", "a", "r"]
+    post_move(admin, field="a", parent="", before="b")
+    assert field_order(admin.get(FORM)) == ["a", "b", "g", "c", "r"]
+    # The whole group moves, with what is inside it, into the repeat.
+    post_move(admin, field="g", parent="r", before="")
+    page = admin.get(FORM)
+    assert field_order(page) == ["a", "b", "r", "g", "c"]
+    assert page.html.select_one('tr[data-field="c"]')["data-path"] == "r g"
+    # Up and down stay among the siblings.
+    page = admin.get(FORM)
+    up = next(
+        f for f in page.forms.values()
+        if f.action.endswith("move-field") and "direction" in f.fields and f["field"].value == "b"
+    )  # fmt: skip
+    up.submit("direction", value="up", status=303)
+    assert field_order(admin.get(FORM)) == ["b", "a", "r", "g", "c"]
+    actions = [
+        e.detail for e in audit_events(admin, "form.edit") if e.detail["action"] == "move_field"
+    ]
+    assert actions[0] == {
+        "action": "move_field", "version": 1, "field": "a", "parent": "g", "before": ""
+    }  # fmt: skip
+    assert len(actions) == 5
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        ({"field": "g", "parent": "g"}, "inside itself"),
+        ({"field": "a", "parent": "b"}, "group or a repeat"),
+        ({"field": "a", "parent": "nowhere"}, "group or a repeat"),
+        ({"field": "a", "parent": "g", "before": "b"}, "no longer"),
+    ],
+)
+def test_an_impossible_move_is_refused(admin, values, expected):
+    build_grouped_form(admin)
+    post_move(admin, field="r", parent="g")  # g holds r
+    before = field_order(admin.get(FORM))
+    if values["field"] == "g":
+        values["parent"] = "r"  # into a repeat inside it
+    res = post_move(admin, status=200, **values)
+    assert expected in res.html.select_one("#move-errors").get_text()
+    assert field_order(admin.get(FORM)) == before
+
+
+def test_a_move_that_breaks_an_expression_is_refused_with_its_problem(admin):
+    build_grouped_form(admin)
+    form = admin.get(FORM + "edit-field?field=c").forms["form-field"]
+    form["relevant"] = "${a} > 1"
+    form.submit("save", status=303)
+    # Into the repeat, a has a value in each entry: c, outside, can no longer read it.
+    res = post_move(admin, status=200, field="a", parent="r")
+    errors = res.html.select_one("#move-errors").get_text(" ", strip=True)
+    assert "c" in errors and "“a”" in errors and "“r”" in errors
+    assert field_order(admin.get(FORM)) == ["a", "b", "g", "r", "c"]
+    # c moves in with it: both in the same repeat, that works.
+    post_move(admin, field="c", parent="r")
+    post_move(admin, field="a", parent="r", before="c")
+    assert field_order(admin.get(FORM)) == ["b", "g", "r", "a", "c"]
+
+
+def test_moving_needs_the_csrf_token_and_the_right(admin, testapp):
+    build_grouped_form(admin)
+    admin.post(FORM + "move-field", {"field": "a", "parent": "g"}, status=400)
+    admin.post(
+        FORM + "move-field", {"field": "a", "parent": "g", "csrf_token": "forged"}, status=400
+    )
+    assert field_order(admin.get(FORM)) == ["a", "b", "g", "r", "c"]
+    post_move(admin, status=400, field="a")  # neither a direction nor a place
+    testapp.reset()
+    login(testapp, "staff")
+    token = csrf_token(testapp)
+    testapp.post(
+        FORM + "move-field", {"field": "a", "parent": "g", "csrf_token": token}, status=403
+    )
+
+
+def test_the_preview_fills_defaults_fixes_read_only_fields_and_carries_required_if(admin):
+    create_form(admin)
+    add_field(admin, name="weight", type="decimal", label_zh="体重", default="60.5")
+    add_field(admin, name="height", type="integer", label_zh="身高", default="170", read_only=True)
+    add_field(admin, name="smoker", type="boolean", label_zh="吸烟", default="no")
+    add_field(
+        admin, name="cigarettes", type="integer", label_zh="日吸烟量", required_if="${smoker}"
+    )
+    preview = admin.get(FORM + "preview")
+    form = preview.forms["form-preview"]
+    assert form["weight"].value == "60.5"
+    assert form["height"].value == "170" and "readonly" in form["height"].attrs
+    smoker = preview.html.select_one("[data-field='smoker']")["name"]  # radios: deform's id
+    assert form[smoker].value == "false"
+    assert form["cigarettes"].attrs["data-required-if"] == "${smoker}"
+    res = form.submit("submit", status=200)
+    assert res.html.select("#preview-valid")
+    # The accepted answers are shown again, to go on trying: a smoker must say how many.
+    form = res.forms["form-preview"]
+    assert form["height"].value == "170"
+    form[smoker] = "true"
+    res = form.submit("submit", status=200)
+    assert not res.html.select("#preview-valid")
+    assert field_error(res, "form-preview", "cigarettes")

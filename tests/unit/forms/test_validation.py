@@ -12,10 +12,9 @@ from forms.model import Choice, Field, FormDefinition, Text
 from forms.validation import (
     DefinitionError,
     FormValidator,
-    check_attachment,
+    applicable,
     check_definition,
     publish_problems,
-    sniff_media_type,
     validate,
 )
 from tests.unit.forms.samples import every_feature_form, valid_data
@@ -344,23 +343,6 @@ def test_a_validator_compiles_once_and_refuses_a_broken_definition():
         validate(broken, {})
 
 
-# -- attachments ----------------------------------------------------------------------------
-def test_attachments_are_judged_by_content_and_size():
-    jpeg = b"\xff\xd8\xff\xe0" + b"\0" * 20
-    pdf = b"%PDF-1.7\n"
-    photo = Field("p", "image", max_size=100)
-    assert sniff_media_type(jpeg) == "image/jpeg"
-    assert sniff_media_type(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
-    assert sniff_media_type(b"hello") == "application/octet-stream"
-    assert check_attachment(photo, jpeg, 50) is None
-    assert check_attachment(photo, jpeg, 101).id == "validation.file_too_large"
-    assert check_attachment(photo, pdf, 50).mapping == {"media_type": "application/pdf"}
-    report = Field("r", "file", accept=("application/pdf",))
-    assert check_attachment(report, pdf, 10) is None
-    assert check_attachment(report, jpeg, 10).id == "validation.file_type"
-    assert check_attachment(Field("any", "file"), b"whatever", 10) is None
-
-
 # -- definitions ------------------------------------------------------------------------------
 def test_the_sample_definition_is_consistent_and_publishable():
     assert check_definition(every_feature_form()) == []
@@ -439,6 +421,50 @@ def problems(*fields, **lists):
 )
 def test_inconsistent_definitions_are_described(fields, lists, expected):
     assert expected in problems(*fields, **lists)
+
+
+def test_a_field_inside_a_repeat_is_used_only_inside_it():
+    def meds(*children):
+        return Field("meds", "repeat", label=Text("药"), children=[*children])
+
+    dose = Field("dose", "integer", label=Text("剂量"))
+    # Inside the repeat, and from a repeat nested in it, the entry's fields are there.
+    inner = Field("again", "repeat", label=Text("x"), children=[
+        Field("more", "integer", label=Text("y"), constraint=". > ${dose}"),
+    ])  # fmt: skip
+    assert problems(meds(dose, Field("twice", "calculate", calculation="${dose} * 2"), inner)) == []
+    # The repeat itself (its entries) may be counted from outside.
+    assert problems(meds(dose), Field("n", "calculate", calculation="count(${meds})")) == []
+    # From outside, from the repeat's own skip logic, or from another repeat: no one value.
+    found = problems(
+        meds(dose),
+        Field("total", "calculate", calculation="${dose} + 1"),
+        Field("other", "repeat", label=Text("o"), relevant="${dose} > 1", children=[
+            Field("o", "integer", label=Text("o"), required_if="${dose} > 2"),
+        ]),
+    )  # fmt: skip
+    assert found == [
+        ("total", "calculation", "definition.repeat_reference"),
+        ("other", "relevant", "definition.repeat_reference"),
+        ("o", "required_if", "definition.repeat_reference"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("attribute", "field_type", "expected"),
+    [
+        ("min", "integer", True),
+        ("min", "text", False),
+        ("min_count", "repeat", True),
+        ("default", "image", False),
+        ("sex_field", "resident_id", True),
+        ("required", "group", False),
+        ("relevant", "group", True),
+        ("label", "note", True),
+    ],
+)
+def test_which_attributes_apply_to_which_types(attribute, field_type, expected):
+    assert applicable(attribute, field_type) is expected
 
 
 def test_choice_list_problems_name_the_list_and_code():
