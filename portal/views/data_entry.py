@@ -7,6 +7,7 @@ validate, mask and audit alike. URLs (traversal on the org unit, the rest as a s
     {unit}/forms/{name}              fill one in
     {unit}/submissions               the unit's submissions, with filters and paging
     {unit}/submissions/{id}          one submission: read, or resume while it is a draft
+    {unit}/submissions/{id}/edit     edit a submitted one (portal.views.submission_edit)
 """
 
 import datetime as dt
@@ -16,15 +17,17 @@ import colander
 import deform
 from pyramid.csrf import get_csrf_token
 from pyramid.httpexceptions import HTTPConflict, HTTPForbidden, HTTPNotFound, HTTPSeeOther
-from pyramid.renderers import render_to_response
+from pyramid.renderers import render, render_to_response
 from pyramid.view import view_config, view_defaults
 
-from forms.deform_builder import FormRunner, apply_errors, flatten, unflatten
+from forms import display
+from forms.deform_builder import FormRunner, apply_errors, flatten, take_uploads, unflatten
 from portal.i18n import _, forms_language
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission
-from portal.services import submissions
+from portal.services import attachments, submissions
 from portal.services.forms import CompiledVersion, compiled, forms_folder
+from portal.views import attachments as attachment_views
 from portal.views.common import (
     BEIJING,
     PAGE_SIZE,
@@ -34,6 +37,7 @@ from portal.views.common import (
     local_time,
     page_number,
 )
+from workflows import submission as workflow
 
 # How many recent periods the period list offers, newest first.
 RECENT_PERIODS = {"month": 24, "quarter": 8, "year": 5}
@@ -46,6 +50,8 @@ PERIOD_TYPE_TITLES = {
 STATUS_TITLES = {
     submissions.DRAFT: _("entry_status_draft", default="Draft"),
     submissions.SUBMITTED: _("entry_status_submitted", default="Submitted"),
+    workflow.RETURNED: _("entry_status_returned", default="Returned for correction"),
+    workflow.APPROVED: _("entry_status_approved", default="Approved"),
 }
 # The controls the page adds to the form's own: they are not the form's data.
 ORG, PERIOD, CLIENT_ID = "entry_org", "entry_period", "entry_client_id"
@@ -150,6 +156,11 @@ class DataEntry:
         subpath = self.request.subpath
         if len(subpath) == 1:
             return self.submission(subpath[0])
+        if len(subpath) == 2 and subpath[1] == "edit":
+            # Imported here: that module builds on this one.
+            from portal.views.submission_edit import edit_page
+
+            return edit_page(self, subpath[0])
         if subpath:
             raise HTTPNotFound()
         request, get = self.request, self.request.GET
@@ -221,7 +232,14 @@ class DataEntry:
             return entry.page(entry.render(reading.data, row.org_code, row.client_id, row.period))
         if self.request.method == "POST":
             raise HTTPForbidden()
-        return entry.page(entry.render_readonly(reading), readonly=True, masked=reading.masked)
+        from portal.views.submission_edit import view_extras
+
+        return entry.page(
+            entry.render_readonly(reading),
+            readonly=True,
+            masked=reading.masked,
+            **view_extras(self, reading, current),
+        )
 
 
 class EntryForm:
@@ -239,7 +257,11 @@ class EntryForm:
         self.units = units
         self.row = row
         self.version_number = row.form_version if row is not None else form.latest.number
-        self.runner = FormRunner(self.definition, pages.language, validator=current.validator)
+        # Files picked in the browser are kept in the database as soon as they arrive.
+        store = attachments.PendingStore(self.request, pages.unit, row.id if row else None)
+        self.runner = FormRunner(
+            self.definition, pages.language, tmpstore=store, validator=current.validator
+        )
 
     def deform_form(self, period: str | None = None) -> deform.Form:
         schema = self.runner.schema
@@ -288,7 +310,13 @@ class EntryForm:
                     ),
                 ),
             )
-        buttons = (
+        return self.runner.form(
+            buttons=self.buttons(), formid="entry", renderer=FormRenderer(self.request)
+        )
+
+    def buttons(self) -> tuple[deform.Button, ...]:
+        t = self.pages.t
+        return (
             deform.Button(
                 "save_draft",
                 t(_("entry_save_draft", default="Save as draft")),
@@ -300,9 +328,6 @@ class EntryForm:
                 "submit", t(_("entry_submit", default="Submit")), css_class="btn-primary"
             ),
         )
-        return self.runner.form(
-            buttons=buttons, formid="entry", renderer=FormRenderer(self.request)
-        )
 
     def render(self, data: dict, org: str, client_id: str, period: str | None = None) -> str:
         appstruct = unflatten(self.definition, data)
@@ -310,23 +335,42 @@ class EntryForm:
         return self.deform_form(period).render(appstruct)
 
     def render_readonly(self, reading) -> str:
-        row = reading.submission
-        appstruct = unflatten(self.definition, reading.data)
-        appstruct.update({ORG: row.org_code, CLIENT_ID: row.client_id, PERIOD: row.period or ""})
-        form = self.deform_form(row.period)
+        """The submission as people read it: its unit and period, then every answered field
+        with labels, option labels and units (forms.display), not a form of disabled
+        inputs."""
+        row, t = reading.submission, self.pages.t
         # Every unit for reading, not only those the reader may fill in for.
         unit = self.request.root_site.unit_by_code(row.org_code)
-        form[ORG].widget.values = [(row.org_code, unit.name if unit is not None else row.org_code)]
-        return form.render(appstruct, readonly=True)
+        items = [
+            display.Value(
+                ORG,
+                t(_("entry_org", default="Unit")),
+                unit.name if unit is not None else row.org_code,
+            )
+        ]
+        if row.period:
+            items.append(
+                display.Value(PERIOD, t(_("entry_period", default="Reporting period")), row.period)
+            )
+        items += attachment_views.present(
+            self.request, self.definition, reading.data, row.id, self.pages.language
+        )
+        return render("portal:templates/record_values#items.pt", {"items": items}, self.request)
 
     def post(self):
-        request = self.request
-        form = self.deform_form(request.POST.get(PERIOD))
+        """Validate the posted controls and save: the page again (errors at their fields,
+        everything typed kept) or a redirect."""
+        form = self.deform_form(self.request.POST.get(PERIOD))
         try:
-            appstruct = form.validate(list(request.POST.items()))
+            appstruct = form.validate(list(self.request.POST.items()))
         except deform.ValidationFailure as failure:
             return self.page(failure.render())
-        data = flatten(self.definition, appstruct)
+        return self.save(form, appstruct)
+
+    def save(self, form: deform.Form, appstruct: dict):
+        """Save a new submission or a draft (submitted or saved again)."""
+        request = self.request
+        data = self.data_of(appstruct)
         client_id = submissions.client_id_of(appstruct[CLIENT_ID])
         if self.row is not None:
             client_id = self.row.client_id  # a draft is saved again under its own key
@@ -352,12 +396,7 @@ class EntryForm:
         except submissions.ClientIdTaken:
             raise HTTPConflict() from None
         except submissions.Invalid as invalid:
-            texts = submissions.render_errors(request, invalid.errors, self.pages.language)
-            if "period" in texts:
-                has_period = any(child.name == PERIOD for child in form.children)
-                texts[PERIOD if has_period else ""] = texts.pop("period")
-            apply_errors(form, texts, self.pages.language)
-            return self.page(form.render())
+            return self.page(self.with_errors(form, invalid))
         row = accepted.submission
         unit = self.pages.unit
         if draft and row.status == submissions.DRAFT:
@@ -366,7 +405,23 @@ class EntryForm:
         flash(request, _("entry_submitted", default="The form is submitted."))
         return HTTPSeeOther(request.resource_url(unit, "submissions"))
 
-    def page(self, form_html: str, readonly=False, masked=False):
+    def data_of(self, appstruct) -> dict:
+        """The form's flat data from a validated appstruct."""
+        data = flatten(self.definition, appstruct)
+        take_uploads(self.definition, data)  # stored already: their references
+        return data
+
+    def with_errors(self, form: deform.Form, invalid: submissions.Invalid) -> str:
+        """The validated form again, with the service's errors at their fields."""
+        texts = submissions.render_errors(self.request, invalid.errors, self.pages.language)
+        if "period" in texts:
+            has_period = any(child.name == PERIOD for child in form.children)
+            texts[PERIOD if has_period else ""] = texts.pop("period")
+        apply_errors(form, texts, self.pages.language)
+        return form.render()
+
+    def page(self, form_html: str, readonly=False, masked=False, **extra):
+        """The page around a form (or a submission read); `extra`: see entry_form.pt."""
         values = {
             "unit": self.pages.unit,
             "title": self.definition.title.get(self.pages.language),
@@ -377,5 +432,9 @@ class EntryForm:
             "status_titles": STATUS_TITLES,
             "local_time": local_time,
             "active_nav": "submissions" if self.row is not None else "entry",
+            "notice": None,
+            "edit_url": None,
+            "history_html": None,
+            **extra,
         }
         return render_to_response("portal:templates/entry_form.pt", values, request=self.request)

@@ -146,6 +146,14 @@ def test_masked_for_managers(testapp):
     view = testapp.get("/110000/110101/submissions/" + row.id)
     assert view.html.select_one("#masked") is not None
     assert "张三丰" not in view.text
+    # Read as a record, not as a form of disabled inputs: labels, masked value, units.
+    assert view.html.select("main .card input, main .card select, main .card textarea") == []
+    shown = {
+        r["data-field"]: r.select_one(".record-text").get_text(" ", strip=True)
+        for r in view.html.select(".record-value")
+    }
+    assert shown["name"] == "张**" and shown["entry_org"] == "东城光明社区卫生服务中心"
+    assert shown["sbp"] == "150 mmHg" and shown["visit_mode"] == "门诊"
     testapp.reset()
     login(testapp, "staff")
     own = testapp.get(CENTRE + "submissions/" + row.id)
