@@ -2,8 +2,9 @@
 
 `validate(definition, data)` is what the server runs on every submission: values of fields
 that are not relevant are dropped, calculations are recomputed (never taken from the client),
-then required, type, range, choice, identifier and constraint rules are checked. Errors are
-keyed by field name, inside repeats by `repeat.index.field`.
+read-only fields keep their default whatever was sent, then required, type, range, choice,
+identifier and constraint rules are checked. Errors are keyed by field name, inside repeats
+by `repeat.index.field`.
 """
 
 from __future__ import annotations
@@ -378,6 +379,8 @@ class FormValidator:
                 continue
             if f.type in ("note", "calculate") or f.calculation or _is_empty(value):
                 continue  # display only, or recomputed below
+            if f.read_only and f.type not in CONTAINER_TYPES:
+                continue  # nobody can change it: its default stands (below)
             if f.type == "repeat":
                 if isinstance(value, list):
                     rows[key] = value
@@ -389,6 +392,13 @@ class FormValidator:
             except _Invalid as invalid:
                 pending[key] = invalid.message
 
+        for f in scope.fields:
+            if f.read_only and f.default is not None and not f.calculation:
+                if f.type not in CONTAINER_TYPES | NO_VALUE_TYPES:
+                    try:
+                        values[f.name] = coerce(f, f.default, today)
+                    except _Invalid as invalid:  # publishing refuses such a default
+                        pending[f.name] = invalid.message
         context = {**outer, **values}
         relevant: dict[str, bool] = {}
         for f in scope.order:

@@ -335,6 +335,27 @@ def test_calculated_values_take_the_fields_type():
     assert "empty" not in clean
 
 
+def test_read_only_fields_keep_their_default_whatever_is_sent():
+    definition = FormDefinition(
+        "f",
+        fields=[
+            Field("code", "text", default="A1", read_only=True),
+            Field("mode", "select_one", choices="m", default="2", read_only=True),
+            Field("kinds", "select_multiple", choices="m", default=["1"], read_only=True),
+            Field("shown", "integer", read_only=True),  # no default: stays empty
+            Field("free", "text"),
+        ],
+        choice_lists={"m": [Choice("1", Text("一")), Choice("2", Text("二"))]},
+    )
+    sent = {"code": "B2", "mode": "1", "kinds": ["1", "2"], "shown": 7, "free": "x"}
+    clean, errors = validate(definition, sent, TODAY)
+    assert errors == {}
+    assert clean == {"code": "A1", "mode": "2", "kinds": ["1"], "free": "x"}
+    # Nothing sent: the defaults are the values all the same.
+    clean, errors = validate(definition, {}, TODAY)
+    assert clean == {"code": "A1", "mode": "2", "kinds": ["1"]}
+
+
 def test_a_validator_compiles_once_and_refuses_a_broken_definition():
     validator = FormValidator(every_feature_form())
     assert validator.validate(valid_data(), TODAY)[1] == {}
