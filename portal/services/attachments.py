@@ -43,6 +43,8 @@ from forms.attachments import (
     sniff_media_type,
 )
 from forms.deform_builder import UploadRefused
+from forms.messages import Message
+from forms.model import Field
 from portal import audit
 from portal.i18n import _, translate
 from portal.resources import Attachment, Attachments, OrgUnit
@@ -81,13 +83,19 @@ def limits(request) -> Limits:
 
 
 class UploadProblem(Exception):
-    """An upload not kept: empty, or over the site-wide limit. `message` is a translation
-    string; `too_large` tells which (HTTP 413 rather than 422)."""
+    """An upload not kept: empty, over the site-wide limit, or not what the field it is
+    for takes. `message` is a translation string, or for the field's limits a
+    forms.messages.Message; `too_large` tells the site-wide limit (HTTP 413, not 422)."""
 
     def __init__(self, message, too_large: bool = False):
         super().__init__(message)
         self.message = message
         self.too_large = too_large
+
+    def text(self, request, language: str) -> str:
+        if isinstance(self.message, Message):
+            return self.message.render(language)
+        return translate(request.localizer, self.message)
 
 
 class Refused(Exception):
@@ -187,9 +195,11 @@ def store_upload(
     filename: str | None,
     unit: OrgUnit,
     attachment_id: str | None = None,
+    field: Field | None = None,
 ) -> Attachment:
     """Keep an uploaded file as the caller's pending attachment for `unit`, in the request's
-    transaction. Raises UploadProblem when it is empty or over the site-wide limit."""
+    transaction. Raises UploadProblem when it is empty, over the site-wide limit, or (with
+    `field`) of a type or size the field does not take; then nothing is kept."""
     site_limits = limits(request)
     source = _seekable(source, site_limits.max_size)
     size = source.seek(0, os.SEEK_END)
@@ -214,6 +224,10 @@ def store_upload(
         picture = _picture(source, media_type, site_limits.thumbnail_px)
         if picture is None:
             media_type = "application/octet-stream"  # only its first bytes were a picture's
+    if field is not None:
+        problem = attachment_problem(field, media_type, size)
+        if problem is not None:
+            raise UploadProblem(problem)
     blob = Blob()
     size, sha256 = _copy(source, blob)
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=site_limits.pending_hours)
@@ -243,14 +257,6 @@ def store_upload(
         detail={"size": size, "content_type": media_type},
     )
     return attachment
-
-
-def discard(request, attachment: Attachment) -> None:
-    """Forget a pending attachment stored in this request (refused by the field it was
-    meant for): it is never committed."""
-    attachments = folder(request)
-    attachments.pending.pop(attachment.id, None)
-    attachments.remove(attachment.id)
 
 
 def clear_expired(site, now: dt.datetime | None = None) -> int:

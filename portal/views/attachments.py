@@ -15,9 +15,9 @@ from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from forms import display
-from forms.attachments import attachment_problem, format_size
+from forms.attachments import format_size
 from forms.model import ATTACHMENT_TYPES
-from portal.i18n import forms_language, translate
+from portal.i18n import forms_language
 from portal.resources import Attachment
 from portal.security import Permission
 from portal.services import attachments
@@ -169,21 +169,14 @@ def upload(request):
     field = _field(request)
     if isinstance(field, dict):
         return field
-    language = forms_language(request)
     try:
-        attachment = attachments.store_upload(request, sent.file, sent.filename, unit)
+        attachment = attachments.store_upload(request, sent.file, sent.filename, unit, field=field)
     except attachments.UploadProblem as problem:
-        text = translate(request.localizer, problem.message)
+        text = problem.text(request, forms_language(request))
         if problem.too_large:
             return json_error(request, 413, text)
         request.response.status_int = 422
         return {"errors": {"file": text}}
-    if field is not None:
-        problem = attachment_problem(field, attachment.content_type, attachment.size)
-        if problem is not None:
-            attachments.discard(request, attachment)
-            request.response.status_int = 422
-            return {"errors": {"file": problem.render(language)}}
     request.response.status_int = 201
     request.response.location = request.route_url("api_attachment", id=attachment.id)
     return attachments.description(attachment)

@@ -395,7 +395,8 @@ def test_api_refuses_what_does_not_fit(checked, testapp, form_published, tokens)
     )
     not_a_picture = "此文件不是图片，请选择 JPEG、PNG、GIF 或 WebP 格式的图片。"
     assert res.json["errors"] == {"file": not_a_picture}
-    assert stored(testapp)["ids"] == set()  # not kept
+    assert stored(testapp)["ids"] == set()  # not kept, and no upload is on record
+    assert audit_rows(testapp, event="attachment.upload") == []
     en = checked(
         "post", "/api/v1/attachments?_LOCALE_=en", 422, headers=tokens["staff"],
         upload_files=[("file", "empty.txt", b"")],
