@@ -240,7 +240,8 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy."):
     key = prefix + "pool_pre_ping"
     if key in settings:  # a string from the .ini: "false" must mean False
         settings[key] = asbool(settings[key])
-    engine = engine_from_config(settings, prefix)
+    # Statements' parameters (submitted health data) stay out of error messages and logs.
+    engine = engine_from_config(settings, prefix, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         if engine.url.database and engine.url.database != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(engine.url.database)), exist_ok=True)

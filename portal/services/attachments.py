@@ -47,6 +47,7 @@ from forms.messages import Message
 from forms.model import Field
 from portal import audit
 from portal.i18n import _, translate
+from portal.models import Submission
 from portal.resources import Attachment, Attachments, OrgUnit
 from portal.security import Permission
 
@@ -64,9 +65,10 @@ _PICTURE_FORMATS = {
     "image/bmp": "BMP",
     "image/tiff": "TIFF",
 }
-# Decoding a picture for its thumbnail takes width × height × 4 bytes, except for JPEG,
-# which Pillow decodes at an eighth of the size: larger ones get no thumbnail.
-_THUMBNAIL_MAX_PIXELS = 40_000_000
+# Decoding a picture for its thumbnail takes width × height × 4 bytes (48 MB at 12
+# megapixels, a phone's photo), except for JPEG, which Pillow decodes at an eighth of the
+# size: larger ones get no thumbnail, so that a small file cannot take much memory.
+_THUMBNAIL_MAX_PIXELS = 12_000_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,8 +168,8 @@ def _thumbnail(image: Image.Image, side: int) -> bytes | None:
     if image.format != "JPEG" and image.width * image.height > _THUMBNAIL_MAX_PIXELS:
         return None
     image.draft("RGB", (side, side))  # JPEG: decode at a fraction of the size
-    image = ImageOps.exif_transpose(image)  # upright, as the camera was held
-    image.thumbnail((side, side))
+    image.thumbnail((side, side))  # in place, keeping the EXIF orientation
+    image = ImageOps.exif_transpose(image)  # upright, as the camera was held: a small copy
     if image.mode != "RGB":
         rgba = image.convert("RGBA")
         image = Image.new("RGB", rgba.size, "white")
@@ -353,8 +355,11 @@ def bind(request, current, data: dict, submission, unit: OrgUnit) -> None:
             attachment.form = submission.form_name
             attachment.form_version = submission.form_version
             attachment.field = f.name
-            attachment.pii = f.pii
-        if attachment.submission == submission.id and attachment.org != unit.code:
+        if attachment.submission != submission.id:
+            continue
+        # Once in a personal field, always personal: an edit may move a file between fields.
+        attachment.pii = attachment.pii or f.pii
+        if attachment.org != unit.code:
             attachment.org = unit.code  # a draft saved again for another unit
 
 
@@ -371,7 +376,10 @@ def open_for_reading(request, attachment_id: str, purpose: str = "download") -> 
         if not _usable(request, attachment, None):
             raise LookupError(attachment_id)
         return attachment
-    unit = request.root_site.unit_by_code(attachment.org)
+    # Read where its submission is now (a draft may have been saved for another unit since
+    # the file was dropped from it).
+    row = request.dbsession.get(Submission, attachment.submission)
+    unit = request.root_site.unit_by_code(row.org_code if row is not None else attachment.org)
     if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
         raise Refused("the attachment is outside your part of the tree", unit)
     if attachment.pii and not request.has_permission(Permission.SUBMISSION_PII, unit):

@@ -75,6 +75,7 @@ class EditForm(EntryForm):
     def save(self, form: deform.Form, appstruct: dict):
         request = self.request
         revision = appstruct.get(REVISION, "")
+        based_on = int(revision) if revision.isascii() and revision.isdigit() else None
         try:
             edited = submissions.edit(
                 request,
@@ -82,7 +83,7 @@ class EditForm(EntryForm):
                 self.data_of(appstruct),
                 today=beijing_today(),
                 period=appstruct.get(PERIOD) or None,
-                expected_revision=int(revision) if revision.isdigit() else None,
+                expected_revision=based_on,
             )
         except LookupError:
             raise HTTPNotFound() from None

@@ -569,6 +569,19 @@ def test_editing_a_record_keeps_or_replaces_its_files(testapp, submitted):
         ".record-value[data-field='photo']").get_text()
 
 
+def test_a_file_moved_into_a_personal_field_stays_personal(testapp, submitted, tokens):
+    photo, manager = f"/api/v1/attachments/{submitted['photo']}", tokens["dongcheng"]
+    testapp.get(photo, headers=manager, status=200)  # not personal yet
+    testapp.put_json(
+        f"/api/v1/submissions/{submitted['submission']}",
+        {"data": {"visit_date": today(), "id_scan": submitted["photo"]}},
+        headers=tokens["staff"],
+        status=200,
+    )
+    testapp.get(photo, headers=manager, status=403)
+    testapp.get(photo, headers=tokens["staff"], status=200)
+
+
 def test_the_shipped_health_education_form_takes_a_photo_when_pictures_are_archived(testapp):
     login(testapp, "staff")
     url = CENTRE + "forms/health_education_activity"

@@ -72,14 +72,24 @@ def test_a_picture_is_stored_with_what_its_content_says(request_):
     assert event.detail == {"size": len(content), "content_type": "image/png"}
 
 
-def test_a_photo_taken_sideways_gets_an_upright_thumbnail_without_its_exif(request_):
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG"])
+def test_a_photo_taken_sideways_gets_an_upright_thumbnail_without_its_exif(request_, fmt):
     exif = Image.Exif()
     exif[0x0112] = 6  # Orientation: rotate 90° clockwise to view
     exif[0x010F] = "Camera maker"
-    attachment = store(request_, picture("JPEG", (400, 200), exif=exif.tobytes()))
+    attachment = store(request_, picture(fmt, (400, 200), exif=exif.tobytes()))
     thumbnail = Image.open(io.BytesIO(read(attachment.thumbnail)))
     assert thumbnail.size == (160, 320)
     assert dict(thumbnail.getexif()) == {}
+
+
+def test_a_huge_picture_in_a_small_file_is_not_decoded_for_a_thumbnail(request_):
+    # 4,000 × 4,000 of one colour: a few KB of PNG, 64 MB once decoded.
+    content = picture("PNG", (4000, 4000), color="white")
+    assert len(content) < 100_000
+    attachment = store(request_, content, "big.png")
+    assert (attachment.content_type, attachment.width) == ("image/png", 4000)
+    assert attachment.thumbnail is None
 
 
 def test_a_transparent_picture_gets_a_white_background(request_):

@@ -112,3 +112,10 @@ def test_readers_do_not_queue(engine):
         writer = _write_in_thread(engine, 1, events)
         writer.join(5)
         assert events == ["1 writes", "1 wrote"]
+
+
+def test_errors_do_not_show_the_values_of_a_statement(engine):
+    with pytest.raises(OperationalError) as raised, engine.connect() as connection:
+        connection.execute(text("INSERT INTO missing VALUES (:v)"), {"v": "110105194912310029"})
+    assert "110105194912310029" not in str(raised.value)
+    assert "hidden" in str(raised.value)
