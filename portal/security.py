@@ -60,6 +60,16 @@ class Permission(StrEnum):
     SUBMISSION_PII = "submission:pii"
 
 
+class Refused(Exception):
+    """The caller may not do this with this record (HTTP 403): `reason` for the API's
+    answer, `unit` for the audit row of the refusal. Raised by the services."""
+
+    def __init__(self, reason: str, unit=None):
+        super().__init__(reason)
+        self.reason = reason
+        self.unit = unit
+
+
 class Role(StrEnum):
     SYSADMIN = "sysadmin"
     SECADMIN = "secadmin"

@@ -49,7 +49,7 @@ from portal import audit
 from portal.i18n import _, translate
 from portal.models import Submission
 from portal.resources import Attachment, Attachments, OrgUnit
-from portal.security import Permission
+from portal.security import Permission, Refused
 
 # Copied between the upload and the blob this much at a time: memory stays bounded whatever
 # the file's size.
@@ -98,15 +98,6 @@ class UploadProblem(Exception):
         if isinstance(self.message, Message):
             return self.message.render(language)
         return translate(request.localizer, self.message)
-
-
-class Refused(Exception):
-    """The caller may not read this attachment (HTTP 403); as submissions.Refused."""
-
-    def __init__(self, reason: str, unit: OrgUnit | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.unit = unit
 
 
 def folder(request) -> Attachments:

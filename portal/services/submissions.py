@@ -29,7 +29,7 @@ from portal import audit
 from portal.i18n import _, translate
 from portal.models import Submission, SubmissionRevision, in_subtrees, utcnow, write
 from portal.resources import FormResource, OrgUnit
-from portal.security import Permission
+from portal.security import Permission, Refused
 from portal.services import attachments
 from portal.services.forms import CompiledVersion, compiled
 from workflows import submission as workflow
@@ -62,15 +62,6 @@ _PERIODS = {
     "quarter": (re.compile(r"(\d{4})-Q([1-4])\Z"), "2026-Q3"),
     "year": (re.compile(r"(\d{4})\Z"), "2026"),
 }
-
-
-class Refused(Exception):
-    """The caller may not submit this here (HTTP 403); `reason` is for the API's answer."""
-
-    def __init__(self, reason: str, unit: OrgUnit | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.unit = unit
 
 
 class Invalid(Exception):

@@ -219,11 +219,16 @@ class DataEntry:
         current = submissions.compiled_version_of(self.request, row)
         form = forms_folder(self.request.root_site)[row.form_name]
         units = fillable_units(self.request, self.unit, current.definition.levels)
+        # A draft is resumed as a form by whom the workflow lets edit it (its author);
+        # a submitted record is edited at its own address (submission_edit).
+        holds = submissions.actors(
+            self.request, row, self.request.root_site.unit_by_code(row.org_code)
+        )
         editable = (
             row.status == submissions.DRAFT
-            and row.author == self.request.identity.login
-            and not reading.masked
             and bool(units)
+            and not reading.masked
+            and workflow.may_edit(row.status, holds)
         )
         entry = EntryForm(self, form, current, units, row)
         if editable:

@@ -119,3 +119,17 @@ def test_errors_do_not_show_the_values_of_a_statement(engine):
         connection.execute(text("INSERT INTO missing VALUES (:v)"), {"v": "110105194912310029"})
     assert "110105194912310029" not in str(raised.value)
     assert "hidden" in str(raised.value)
+
+
+def test_the_relayed_transaction_events_are_those_zope_sqlalchemy_listens_for(monkeypatch):
+    # models._TM_EVENTS copies zope.sqlalchemy.register's list: a new event in an upgrade
+    # would otherwise go unrelayed, and sessions would silently miss it.
+    import zope.sqlalchemy
+    from sqlalchemy.orm import sessionmaker
+
+    from portal.models import _TM_EVENTS
+
+    listened = []
+    monkeypatch.setattr(event, "listen", lambda target, name, fn: listened.append(name))
+    zope.sqlalchemy.register(sessionmaker())
+    assert sorted(listened) == sorted(_TM_EVENTS)
