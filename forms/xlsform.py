@@ -23,6 +23,7 @@ import io
 import os
 import re
 import shlex
+import unicodedata
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -934,21 +935,10 @@ class _Importer(_Reader):
             self.error("xlsform.dynamic_default", sheet, number, cell, value=value)
             return
         try:
-            if field_.type in ("integer", "decimal"):
-                field_.default = _number(value)
-            elif field_.type == "boolean":
-                if value not in _YES_NO:
-                    self.error("xlsform.yes_no", sheet, number, cell, value=value)
-                    return
-                field_.default = _YES_NO[value]
-            elif field_.type == "select_multiple":
-                field_.default = value.split()
-            elif field_.type == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2} 00:00:00", value):
-                field_.default = value[:10]  # a date cell
-            else:
-                field_.default = value
+            field_.default = parse_default(field_.type, value)
         except ValueError:
-            self.error("xlsform.bad_number", sheet, number, cell, value=value)
+            problem = "xlsform.yes_no" if field_.type == "boolean" else "xlsform.bad_number"
+            self.error(problem, sheet, number, cell, value=value)
 
     def _parameters(self, sheet: str, number: int, field_: Field, cell: _Cell) -> None:
         try:
@@ -1238,6 +1228,33 @@ def _header(key: str, language: str | None) -> str:
 
 def _format_number(value: int | float) -> str:
     return repr(value) if isinstance(value, float) else str(value)
+
+
+# Yes and no as a `default` of a boolean field is read: XLSForm's words, any case, and
+# the Chinese 是 and 否.
+_DEFAULT_YES_NO = {
+    **{word.lower(): value for word, value in aliases.yes_no.items()},
+    "是": True,
+    "否": False,
+}
+
+
+def parse_default(field_type: str, text: str) -> Any:
+    """A default as written (the `default` column, or the form builder's input) as a field
+    of `field_type` holds it; format_default writes it back. ValueError when a number or a
+    yes/no cannot be read."""
+    if field_type in ("integer", "decimal"):
+        return _number(unicodedata.normalize("NFKC", text))  # full-width digits too
+    if field_type == "boolean":
+        word = text.strip().lower()
+        if word not in _DEFAULT_YES_NO:
+            raise ValueError(text)
+        return _DEFAULT_YES_NO[word]
+    if field_type == "select_multiple":
+        return text.split()
+    if field_type == "date" and re.fullmatch(r"\d{4}-\d{2}-\d{2} 00:00:00", text):
+        return text[:10]  # a date cell
+    return text
 
 
 def format_default(value: Any) -> str:

@@ -14,7 +14,6 @@ import decimal
 import functools
 import json
 import re
-import unicodedata
 from typing import Any
 
 import colander
@@ -36,7 +35,7 @@ from forms.model import (
 )
 from forms.validation import applicable, check_definition
 from forms.versions import data_losing
-from forms.xlsform import format_default
+from forms.xlsform import format_default, parse_default
 from portal import audit
 from portal.i18n import _, forms_language
 from portal.resources import FormResource, Forms
@@ -67,10 +66,6 @@ PLAIN_ATTRIBUTES = (
 NUMBER_ATTRIBUTES = ("min", "max", "decimals", "min_count", "max_count")
 # The types of field a resident ID number's links name.
 LINK_TYPES = {"sex_field": "select_one", "birth_date_field": "date"}
-_YES = {"yes", "true", "1", "是", "y"}
-_NO = {"no", "false", "0", "否", "n"}
-_INTEGER_RE = re.compile(r"[+-]?\d+\Z")
-_DECIMAL_RE = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)\Z")
 
 
 # -- the draft as a tree of fields ----------------------------------------------------------
@@ -126,24 +121,16 @@ def field_rows(definition: FormDefinition, language: str) -> list[Row]:
 
 
 def default_from_text(field_type: str, text: str) -> Any:
-    """A default typed in the builder as the field's type holds it. What cannot be read is
-    kept as typed, for check_definition to say why it does not fit."""
+    """A default typed in the builder as the field's type holds it (read as the XLSForm
+    `default` column is). What cannot be read is kept as typed, for check_definition to
+    say why it does not fit."""
     text = text.strip()
     if not text:
         return None
-    if field_type in ("integer", "decimal"):
-        number = unicodedata.normalize("NFKC", text)
-        if _INTEGER_RE.match(number):
-            return int(number)
-        if _DECIMAL_RE.match(number):
-            return float(number)
-    elif field_type == "boolean":
-        word = text.lower()
-        if word in _YES or word in _NO:
-            return word in _YES
-    elif field_type == "select_multiple":
-        return text.split()
-    return text
+    try:
+        return parse_default(field_type, text)
+    except ValueError:
+        return text
 
 
 def size_text(size: int) -> tuple[decimal.Decimal, str]:

@@ -26,6 +26,8 @@ from portal.views.form_builder import (
         ("boolean", "yes", True),
         ("boolean", "否", False),
         ("boolean", "maybe", "maybe"),
+        ("boolean", "TRUE", True),  # as XLSForm's default column reads it
+        ("decimal", "nan", "nan"),
         ("select_multiple", "1  3", ["1", "3"]),
         ("select_one", "2", "2"),
         ("date", "2026-01-31", "2026-01-31"),
