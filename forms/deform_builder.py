@@ -419,8 +419,14 @@ def _widget(definition: FormDefinition, f: Field, language: str, tmpstore) -> An
         accept = ",".join(f.accept or (IMAGE_TYPES if kind == "image" else ())) or None
 
         def upload_widget(store):
+            # A store that checks a field's own limits before keeping a file gets the field.
+            for_field = getattr(store, "for_field", None)
             return _FileWidget(
-                store, language, accept=accept, attributes=attributes, item_css_class=item
+                for_field(f) if for_field is not None else store,
+                language,
+                accept=accept,
+                attributes=attributes,
+                item_css_class=item,
             )
 
         if tmpstore is not None:

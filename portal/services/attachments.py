@@ -410,10 +410,18 @@ class PendingStore:
     request, and is never sent twice. A uid the page sends back is honoured only for the
     caller's own pending files, or the files of the submission being resumed or edited."""
 
-    def __init__(self, request, unit: OrgUnit, submission_id: str | None = None):
+    def __init__(
+        self, request, unit: OrgUnit, submission_id: str | None = None, field: Field | None = None
+    ):
         self.request = request
         self.unit = unit
         self.submission_id = submission_id
+        self.field = field
+
+    def for_field(self, field: Field) -> PendingStore:
+        """The store for one file or image field's input: a file that does not fit the
+        field is refused before it is kept."""
+        return PendingStore(self.request, self.unit, self.submission_id, field)
 
     def get(self, uid: str, default=None) -> dict | None:
         attachment = lookup(self.request, uid, self.submission_id)
@@ -443,10 +451,18 @@ class PendingStore:
             return  # deform showing a file already stored
         try:
             attachment = store_upload(
-                self.request, source, value.get("filename"), self.unit, attachment_id=uid
+                self.request,
+                source,
+                value.get("filename"),
+                self.unit,
+                attachment_id=uid,
+                field=self.field,
             )
         except UploadProblem as problem:
-            raise UploadRefused(translate(self.request.localizer, problem.message)) from None
+            message = problem.message
+            if not isinstance(message, Message):
+                message = translate(self.request.localizer, message)
+            raise UploadRefused(message) from None  # shown in the form's language
         if isinstance(value, dict):
             value.update(
                 filename=attachment.filename,

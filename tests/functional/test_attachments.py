@@ -225,6 +225,8 @@ def test_a_file_that_does_not_fit_is_refused_at_its_field(
     assert message in item(res, name).select_one(".invalid-feedback").get_text()
     assert res.forms["entry"]["visit_date"].value == today()  # nothing typed lost
     assert rows(testapp) == []
+    assert stored(testapp)["ids"] == set()  # refused before it was kept
+    assert audit_rows(testapp, event="attachment.upload") == []
 
 
 def test_a_picture_over_the_field_limit(testapp, form_published):
