@@ -30,11 +30,51 @@ PERIOD_TITLES = {
     "quarter": _("period_quarter", default="Quarter"),
     "year": _("period_year", default="Year"),
 }
+FIELD_TYPE_TITLES = {
+    "text": _("type_text", default="Text"),
+    "integer": _("type_integer", default="Whole number"),
+    "decimal": _("type_decimal", default="Decimal number"),
+    "date": _("type_date", default="Date"),
+    "datetime": _("type_datetime", default="Date and time"),
+    "select_one": _("type_select_one", default="One choice"),
+    "select_multiple": _("type_select_multiple", default="Several choices"),
+    "boolean": _("type_boolean", default="Yes / no"),
+    "resident_id": _("type_resident_id", default="Resident ID number"),
+    "phone": _("type_phone", default="Phone number"),
+    "note": _("type_note", default="Note (shown only)"),
+    "calculate": _("type_calculate", default="Calculation"),
+    "group": _("type_group", default="Group (a section)"),
+    "repeat": _("type_repeat", default="Repeat"),
+    "file": _("type_file", default="File"),
+    "image": _("type_image", default="Picture"),
+}
 LEVEL_TITLES = {
     "station": _("level_station", default="Station"),
     "centre": _("level_centre", default="Centre"),
     "district": _("level_district", default="District"),
 }
+
+
+@colander.deferred
+def _type_widget(node, kw):
+    """The field types as the builder offers them: each named in the user's words, then by
+    its XLSForm code."""
+    translate = kw["request"].localizer.translate
+    return deform.widget.SelectWidget(
+        values=[
+            (
+                t,
+                translate(
+                    _(
+                        "type_with_code",
+                        default="${title} (${code})",
+                        mapping={"title": translate(FIELD_TYPE_TITLES[t]), "code": t},
+                    )
+                ),
+            )
+            for t in FIELD_TYPES
+        ]
+    )
 
 
 def _text(title, **kw):
@@ -176,7 +216,7 @@ class FieldSchema(CSRFSchema):
     type = Node(
         colander.String(),
         title=_("builder_field_type", default="Type"),
-        widget=deform.widget.SelectWidget(values=[(t, t) for t in FIELD_TYPES]),
+        widget=_type_widget,
         validator=colander.OneOf(FIELD_TYPES, msg_err=NOT_LISTED),
     )
     label_zh = _text(_("builder_label_zh", default="Label (Chinese)"))

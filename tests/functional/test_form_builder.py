@@ -10,6 +10,7 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
+from forms.model import FIELD_TYPES
 from portal import models
 from tests.conftest import csrf_token, login
 
@@ -653,3 +654,16 @@ def test_the_preview_fills_defaults_fixes_read_only_fields_and_carries_required_
     res = form.submit("submit", status=200)
     assert not res.html.select("#preview-valid")
     assert field_error(res, "form-preview", "cigarettes")
+
+
+def test_field_types_are_offered_in_words_with_their_xlsform_codes(testapp):
+    login(testapp, "admin")
+    page = testapp.get("/forms/personal_info/add-field")
+    offered = {o["value"]: o.get_text() for o in page.html.select('select[name="type"] option')}
+    assert offered["image"] == "图片（image）"
+    assert offered["resident_id"] == "居民身份证号（resident_id）"
+    assert len(offered) == len(FIELD_TYPES)
+    testapp.set_cookie("_LOCALE_", "en")
+    page = testapp.get("/forms/personal_info/add-field")
+    offered = {o["value"]: o.get_text() for o in page.html.select('select[name="type"] option')}
+    assert offered["select_multiple"] == "Several choices (select_multiple)"
