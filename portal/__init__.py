@@ -21,6 +21,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".security")
     config.include(".i18n")
     config.include(".routes")
+    config.include(".request_body")
     config.include(".services.forms")
     config.include(".services.attachments")
     config.scan(".views")

@@ -6,6 +6,7 @@ from pyramid.view import forbidden_view_config, notfound_view_config, view_confi
 
 from portal import audit
 from portal.i18n import _
+from portal.request_body import MalformedBody
 
 
 def wants_json(request) -> bool:
@@ -53,3 +54,18 @@ def bad_csrf(request):
     return {"title": _("csrf_title", default="The page expired"),
             "message": _("csrf_message", default="Go back, reload the page and try again. "
                          "Nothing was saved.")}
+
+
+@view_config(context=MalformedBody, renderer="portal:templates/error.pt")
+def malformed_body(request):
+    request.response.status_int = 400
+    if wants_json(request):
+        request.override_renderer = "json"
+        return {"error": "the request body could not be read as the form it says it is"}
+    return {
+        "title": _("malformed_body_title", default="The form could not be read"),
+        "message": _(
+            "malformed_body_message",
+            default="Your browser sent the form incompletely. Go back and send it again.",
+        ),
+    }

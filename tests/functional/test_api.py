@@ -157,3 +157,14 @@ def test_an_expired_token_stops_working_however_recently_used(checked, testapp):
     checked("get", "/api/v1/me", 200, headers=bearer(token))
     _token_row(testapp, token, expires=models.utcnow() - dt.timedelta(seconds=1))
     checked("get", "/api/v1/me", 401, headers=bearer(token))
+
+
+def test_a_form_body_that_cannot_be_read_is_a_400_not_a_500(testapp, tokens):
+    # A multipart body without its boundary: the standard library's parser raises.
+    broken = {"Content-Type": "multipart/form-data"}
+    res = testapp.post(
+        "/api/v1/attachments", b"--x\r\n", headers={**tokens["staff"], **broken}, status=400
+    )
+    assert res.json == {"error": "the request body could not be read as the form it says it is"}
+    page = testapp.post("/login", b"--x\r\n", headers=broken, status=400)
+    assert "表单无法读取" in page.text
