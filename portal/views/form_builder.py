@@ -52,7 +52,7 @@ from portal.schemas_forms import (
 )
 from portal.security import Permission
 from portal.services import forms as form_service
-from portal.views.common import FormRenderer, flash
+from portal.views.common import FormRenderer, flash, local_time
 
 # Field attributes that are texts in two languages, edited as `<attribute>_zh`/`_en`.
 TEXT_ATTRIBUTES = ("label", "hint", "required_message", "constraint_message")
@@ -459,6 +459,17 @@ class FormAdmin(BuilderBase):
             problems=[(p.field, p.attribute, p.message.render(self.language)) for p in problems],
             move_errors=list(move_errors),
             summary=self.summary(definition),
+            versions=[
+                {
+                    "number": version.number,
+                    "published": local_time(version.published).strftime("%Y-%m-%d %H:%M"),
+                    "published_by": version.published_by or "—",
+                    "xlsform_url": self.request.route_url(
+                        "api_form_xlsform", name=form.name, _query={"version": version.number}
+                    ),
+                }
+                for version in reversed(form.versions)
+            ],
             xlsform_url=(
                 self.request.route_url("api_form_xlsform", name=form.name)
                 if form.latest is not None

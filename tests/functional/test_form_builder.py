@@ -667,3 +667,20 @@ def test_field_types_are_offered_in_words_with_their_xlsform_codes(testapp):
     page = testapp.get("/forms/personal_info/add-field")
     offered = {o["value"]: o.get_text() for o in page.html.select('select[name="type"] option')}
     assert offered["select_multiple"] == "Several choices (select_multiple)"
+
+
+def test_every_published_version_can_be_downloaded_as_xlsform(admin, tokens):
+    page = admin.get("/forms/hypertension_followup/")
+    links = [a["href"] for a in page.html.select("#versions a")]
+    assert len(links) == 1 and links[0].endswith("/xlsform?version=1")
+    book = openpyxl.load_workbook(io.BytesIO(admin.get(links[0]).body))
+    assert {"survey", "choices", "settings"} <= set(book.sheetnames)
+    # A second version (the same file imported again and published): both are listed,
+    # newest first, each its own file.
+    upload = [("file", "h.xlsx", admin.get(links[0]).body)]
+    admin.post("/api/v1/forms", upload_files=upload, headers=tokens["admin"], status=201)
+    admin.post("/api/v1/forms/hypertension_followup/publish", headers=tokens["admin"])
+    page = admin.get("/forms/hypertension_followup/")
+    links = [a["href"] for a in page.html.select("#versions a")]
+    assert [link.rsplit("=", 1)[1] for link in links] == ["2", "1"]
+    assert admin.get(links[1]).headers["Content-Disposition"].endswith('-v1.xlsx"')
