@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any, BinaryIO
 
 from PIL import Image, ImageOps
+from sqlalchemy import func, select
 from ZODB.blob import Blob
 
 from forms.attachments import (
@@ -47,7 +48,7 @@ from forms.messages import Message
 from forms.model import Field
 from portal import audit
 from portal.i18n import _, translate
-from portal.models import Submission
+from portal.models import AuditEvent, Submission, utcnow
 from portal.resources import Attachment, Attachments, OrgUnit
 from portal.security import Permission, Refused
 
@@ -76,6 +77,8 @@ class Limits:
     """Site-wide settings (portal.attachments.* in the .ini)."""
 
     max_size: int = 20 * 1024 * 1024  # no upload is larger, whatever a field allows
+    # What one person may upload in 24 hours, so that no account can fill the disk.
+    max_per_day: int = 1024 * 1024 * 1024
     pending_hours: int = 24  # how long an upload no submission refers to is kept
     thumbnail_px: int = 320  # the longer side of a thumbnail
 
@@ -85,14 +88,15 @@ def limits(request) -> Limits:
 
 
 class UploadProblem(Exception):
-    """An upload not kept: empty, over the site-wide limit, or not what the field it is
-    for takes. `message` is a translation string, or for the field's limits a
-    forms.messages.Message; `too_large` tells the site-wide limit (HTTP 413, not 422)."""
+    """An upload not kept: empty, over the site-wide limit or the uploader's daily volume,
+    or not what the field it is for takes. `message` is a translation string, or for the
+    field's limits a forms.messages.Message; `status` is the API's answer (413 over the
+    site-wide limit, 429 over the daily volume, else 422)."""
 
-    def __init__(self, message, too_large: bool = False):
+    def __init__(self, message, status: int = 422):
         super().__init__(message)
         self.message = message
-        self.too_large = too_large
+        self.status = status
 
     def text(self, request, language: str) -> str:
         if isinstance(self.message, Message):
@@ -208,7 +212,21 @@ def store_upload(
                     "max_size": format_size(site_limits.max_size),
                 },
             ),
-            too_large=True,
+            status=413,
+        )
+    used = uploaded_today(request)
+    if used + size > site_limits.max_per_day:
+        raise UploadProblem(
+            _(
+                "attachment_daily_volume",
+                default="You have uploaded ${used} in the last 24 hours, and no one may upload "
+                "more than ${max} a day: try again later, or ask an administrator.",
+                mapping={
+                    "used": format_size(used),
+                    "max": format_size(site_limits.max_per_day),
+                },
+            ),
+            status=429,
         )
     source.seek(0)
     media_type = sniff_media_type(source.read(SNIFF_BYTES))
@@ -250,6 +268,18 @@ def store_upload(
         detail={"size": size, "content_type": media_type},
     )
     return attachment
+
+
+def uploaded_today(request) -> int:
+    """How many bytes the caller has uploaded in the last 24 hours, by the audit log's
+    upload records (one indexed query; a refused upload is not recorded)."""
+    since = utcnow() - dt.timedelta(hours=24)
+    query = select(func.coalesce(func.sum(AuditEvent.detail["size"].as_integer()), 0)).where(
+        AuditEvent.actor == request.identity.login,
+        AuditEvent.event == "attachment.upload",
+        AuditEvent.ts >= since,
+    )
+    return int(request.dbsession.scalar(query))
 
 
 def clear_expired(site, now: dt.datetime | None = None) -> int:
@@ -479,7 +509,9 @@ def includeme(config):
     settings, defaults = config.get_settings(), Limits()
     max_size = settings.get("portal.attachments.max_size")
     pending_hours = settings.get("portal.attachments.pending_hours")
+    max_per_day = settings.get("portal.attachments.max_per_day")
     config.registry.attachment_limits = Limits(
         max_size=parse_size(max_size) if max_size else defaults.max_size,
+        max_per_day=parse_size(max_per_day) if max_per_day else defaults.max_per_day,
         pending_hours=int(pending_hours) if pending_hours else defaults.pending_hours,
     )

@@ -173,8 +173,8 @@ def upload(request):
         attachment = attachments.store_upload(request, sent.file, sent.filename, unit, field=field)
     except attachments.UploadProblem as problem:
         text = problem.text(request, forms_language(request))
-        if problem.too_large:
-            return json_error(request, 413, text)
+        if problem.status != 422:
+            return json_error(request, problem.status, text)
         request.response.status_int = 422
         return {"errors": {"file": text}}
     request.response.status_int = 201

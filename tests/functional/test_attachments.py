@@ -426,6 +426,28 @@ def test_api_refuses_what_does_not_fit(checked, testapp, form_published, tokens)
     checked("post", "/api/v1/attachments", 401, upload_files=[("file", "a.png", PNG)])
 
 
+def test_no_one_uploads_more_than_the_daily_volume(testapp, form_published, tokens, monkeypatch):
+    registry = testapp.app.registry
+    monkeypatch.setattr(
+        registry, "attachment_limits", Limits(max_per_day=2 * len(PNG) + len(PNG) // 2)
+    )
+    staff = tokens["staff"]
+    api_upload(testapp, staff, PNG, "1.png")
+    api_upload(testapp, staff, PNG, "2.png")
+    third = api_upload(testapp, staff, PNG, "3.png", status=429).json["error"]
+    assert f"已上传 {format_size(2 * len(PNG))}" in third
+    assert len(audit_rows(testapp, event="attachment.upload")) == 2
+    # Someone else's volume is their own; the pages say so at the field.
+    api_upload(testapp, tokens["station"], PNG, "s.png", org="110101001001")
+    login(testapp, "staff")
+    form = testapp.get(FILL).forms["entry"]
+    form["visit_date"] = today()
+    pick(form, "photo", Upload("4.png", PNG, "image/png"))
+    res = form.submit("submit", status=200)
+    assert "24 小时" in item(res, "photo").select_one(".invalid-feedback").get_text()
+    assert rows(testapp) == []
+
+
 def test_api_submission_checks_its_references(checked, testapp, form_published, tokens):
     staff, station = tokens["staff"], tokens["station"]
     pdf = api_upload(testapp, staff, PDF, "r.pdf").json["id"]

@@ -31,7 +31,8 @@ def request_():
         registry=SimpleNamespace(attachment_limits=attachments.Limits(max_size=1024 * 1024)),
         identity=SimpleNamespace(login="staff"),
         client_addr="127.0.0.1",
-        dbsession=SimpleNamespace(add=added.append),
+        # Nothing uploaded today, as far as the (absent) audit log knows.
+        dbsession=SimpleNamespace(add=added.append, scalar=lambda query: 0),
         audited=added,
         unit=unit,
     )
@@ -115,12 +116,22 @@ def test_a_file_that_only_starts_like_a_picture_is_not_one(request_, content):
 def test_empty_and_oversized_files_are_refused_before_anything_is_kept(request_):
     with pytest.raises(attachments.UploadProblem) as empty:
         store(request_, b"")
-    assert not empty.value.too_large
+    assert empty.value.status == 422
     with pytest.raises(attachments.UploadProblem) as big:
         store(request_, b"x" * (1024 * 1024 + 1))
-    assert big.value.too_large
+    assert big.value.status == 413
     assert big.value.message.mapping == {"size": "1 MB", "max_size": "1 MB"}
     assert len(request_.root_site["attachments"]) == 0 and request_.audited == []
+
+
+def test_no_one_uploads_more_than_the_daily_volume(request_):
+    request_.registry.attachment_limits = attachments.Limits(max_per_day=1000)
+    request_.dbsession.scalar = lambda query: 900  # uploaded in the last 24 hours
+    store(request_, b"x" * 100)
+    with pytest.raises(attachments.UploadProblem) as over:
+        store(request_, b"x" * 101)
+    assert over.value.status == 429
+    assert over.value.message.mapping == {"used": "900 B", "max": "1000 B"}
 
 
 def test_a_stream_that_cannot_seek_is_spooled(request_):
