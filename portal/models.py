@@ -158,6 +158,7 @@ class SubmissionRevision(Base):
 _PATTERN_OPS = {"org_path": "varchar_pattern_ops"}
 
 Index("ix_audit_events_event_ts", AuditEvent.event, AuditEvent.ts)
+Index("ix_audit_events_actor_event_ts", AuditEvent.actor, AuditEvent.event, AuditEvent.ts)
 Index("ix_audit_events_org_path", AuditEvent.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_submissions_form_name_period", Submission.form_name, Submission.period)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
