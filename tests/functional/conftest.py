@@ -56,22 +56,29 @@ def admin(testapp):
     return api_token(testapp, "admin")
 
 
-@pytest.fixture
-def published(checked, admin):
-    """bp_check (tests/functional/form_samples.py), version 1, published by the system
-    administrator."""
+def publish(checked, admin_token, definition) -> str:
+    """Import `definition` as an XLSForm and publish it, through the API and checked
+    against its description, as the system administrator; returns the form's name."""
     from forms.xlsform import export_xlsform
-    from tests.functional.form_samples import bp_form
 
     checked(
         "post",
         "/api/v1/forms",
         201,
-        headers=bearer(admin),
-        upload_files=[("file", "form.xlsx", export_xlsform(bp_form()))],
+        headers=bearer(admin_token),
+        upload_files=[("file", "form.xlsx", export_xlsform(definition))],
     )
-    checked("post", "/api/v1/forms/bp_check/publish", 200, headers=bearer(admin))
-    return "bp_check"
+    checked("post", f"/api/v1/forms/{definition.name}/publish", 200, headers=bearer(admin_token))
+    return definition.name
+
+
+@pytest.fixture
+def published(checked, admin):
+    """bp_check (tests/functional/form_samples.py), version 1, published by the system
+    administrator."""
+    from tests.functional.form_samples import bp_form
+
+    return publish(checked, admin, bp_form())
 
 
 @pytest.fixture

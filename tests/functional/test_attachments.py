@@ -19,10 +19,10 @@ from webtest import Upload
 
 from forms.attachments import format_size
 from forms.model import Field, FormDefinition, Text
-from forms.xlsform import export_xlsform
 from portal.models import Submission
 from portal.services.attachments import Limits, clear_expired
-from tests.conftest import BACKEND, audit_rows, bearer, login, sql
+from tests.conftest import BACKEND, audit_rows, login, sql
+from tests.functional.conftest import publish
 
 CENTRE = "/110000/110101/110101001/"
 FILL = CENTRE + "forms/site_visit"
@@ -69,15 +69,7 @@ def site_visit() -> FormDefinition:
 
 @pytest.fixture
 def form_published(checked, admin):
-    checked(
-        "post",
-        "/api/v1/forms",
-        201,
-        headers=bearer(admin),
-        upload_files=[("file", "form.xlsx", export_xlsform(site_visit()))],
-    )
-    checked("post", "/api/v1/forms/site_visit/publish", 200, headers=bearer(admin))
-    return "site_visit"
+    return publish(checked, admin, site_visit())
 
 
 def rows(testapp):
