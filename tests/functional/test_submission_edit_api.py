@@ -78,7 +78,8 @@ def test_an_edit_keeps_the_values_it_replaces(checked, testapp, tokens, record):
     assert (event.actor, event.target, event.org_code) == ("staff", record, "110101001")
     assert event.detail == {"form": "bp_check", "version": 1, "revision": 2,
                             "fields": ["sbp", "pulse_pressure"]}
-    logged = repr([(e.target, e.detail) for e in audit_rows(testapp, event="submission.edit")])
+    # The targets are UUIDs, already checked above: a value like "140" may occur in one.
+    logged = repr([e.detail for e in audit_rows(testapp, event="submission.edit")])
     assert ID_NUMBER not in logged and "王小明" not in logged and "140" not in logged
 
 
