@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 _FORBIDDEN_KEYS = {"password", "new_password", "token", "csrf_token", "secret"}
 
 
-def _values(request, event, outcome, target, unit, detail) -> dict:
+def _values(request, event, outcome, target, unit, detail, path=None) -> dict:
     detail = {k: v for k, v in (detail or {}).items() if k not in _FORBIDDEN_KEYS}
     actor = detail.pop("actor", None)
     if actor is None:
@@ -30,7 +30,9 @@ def _values(request, event, outcome, target, unit, detail) -> dict:
         "actor": actor,
         "ip": request.client_addr,
         "org_code": getattr(unit, "code", None),
-        "org_path": getattr(unit, "path", None),
+        # Where the unit is in the tree; `path` when the caller knows it better than the
+        # request's view of ZODB (a submission, which reads it from unit_paths).
+        "org_path": path if path is not None else getattr(unit, "path", None),
         "target": target,
         "detail": detail or None,
     }
@@ -40,10 +42,17 @@ def _values(request, event, outcome, target, unit, detail) -> dict:
 
 
 def record(
-    request, event, outcome="success", target=None, unit=None, detail=None, independent=False
+    request,
+    event,
+    outcome="success",
+    target=None,
+    unit=None,
+    detail=None,
+    independent=False,
+    path=None,
 ):
     """Add an audit event. `independent=True` writes it even if the request aborts."""
-    row = models.AuditEvent(**_values(request, event, outcome, target, unit, detail))
+    row = models.AuditEvent(**_values(request, event, outcome, target, unit, detail, path))
     if independent:
         after_request(request, lambda session: session.add(row))
     else:
@@ -54,11 +63,13 @@ def record(
 _INSERT = insert(models.AuditEvent.__table__)
 
 
-def record_now(request, event, outcome="success", target=None, unit=None, detail=None):
+def record_now(
+    request, event, outcome="success", target=None, unit=None, detail=None, path=None
+):
     """As `record`, in the request's transaction, but inserted at once by a Core statement,
     which costs a fraction of the ORM's flush: for hot paths that have just written to SQL
     themselves (so holding SQLite's write lock a little longer changes nothing)."""
-    values = _values(request, event, outcome, target, unit, detail)
+    values = _values(request, event, outcome, target, unit, detail, path)
     models.write(request, _INSERT, {"ts": models.utcnow(), **values})
 
 

@@ -1,7 +1,8 @@
 """SQL storage: the engine, the per-request session joined to request.tm, and the tables.
 
 SQL holds what grows without bound: the audit log, login sessions, API tokens, the
-submissions and their revisions (later workflow history too). The schema is owned by
+submissions and their revisions (later workflow history too); and a mirror of each org
+unit's path, which submissions copy. The schema is owned by
 Alembic (portal/alembic); these classes must match it, which a test checks.
 """
 
@@ -153,15 +154,27 @@ class SubmissionRevision(Base):
     saved: Mapped[dt.datetime] = mapped_column(DateTime)
 
 
+class UnitPath(Base):
+    """Each org unit's current path, mirrored from the ZODB tree: the row a submission
+    takes its org_path from, and a move rewrites before it rewrites the submissions (see
+    portal/services/unit_paths.py for why)."""
+
+    __tablename__ = "unit_paths"
+
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    path: Mapped[str] = mapped_column(String(255))
+
+
 # A prefix LIKE can use a b-tree index on PostgreSQL only under the C collation or with the
 # pattern operator class; the servers' databases use a Chinese or UTF-8 locale.
-_PATTERN_OPS = {"org_path": "varchar_pattern_ops"}
+_PATTERN_OPS = {"org_path": "varchar_pattern_ops", "path": "varchar_pattern_ops"}
 
 Index("ix_audit_events_event_ts", AuditEvent.event, AuditEvent.ts)
 Index("ix_audit_events_actor_event_ts", AuditEvent.actor, AuditEvent.event, AuditEvent.ts)
 Index("ix_audit_events_org_path", AuditEvent.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_submissions_form_name_period", Submission.form_name, Submission.period)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
+Index("ix_unit_paths_path", UnitPath.path, postgresql_ops=_PATTERN_OPS)
 
 
 def in_subtrees(column, paths, dialect_name: str):

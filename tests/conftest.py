@@ -180,7 +180,8 @@ def close_app_registry(registry):
 
 def initialise(settings, demo=True):
     """What `portal init --demo` does, on the given storage."""
-    from portal.services.setup import ensure_site, migrate, populate
+    from portal.models import get_tm_session
+    from portal.services.setup import ensure_site, migrate, mirror_units, populate
 
     config = make_config(settings)
     registry = config.registry
@@ -192,6 +193,7 @@ def initialise(settings, demo=True):
             conn = db.open(transaction_manager=tm)
             site, _applied = ensure_site(conn.root())
             populate(site, demo=demo)
+            mirror_units(conn.root(), get_tm_session(registry.dbsession_factory, tm))
         conn.close()
     finally:
         close_app_registry(registry)

@@ -34,23 +34,27 @@ def _env(config_uri):
 
 
 def cmd_migrate(args):
-    from portal.services.setup import migrate
+    from portal.services.setup import migrate, mirror_units
 
     with _env(args.config) as env:
         migrate(env["registry"].sql_engine)
+        request = env["request"]
+        with request.tm:
+            mirror_units(request.zodb.root(), request.dbsession)
     print("SQL schema is at the newest revision.")
 
 
 def cmd_evolve(args):
-    from portal.services.setup import ensure_site
+    from portal.services.setup import ensure_site, mirror_units
 
     with _env(args.config) as env, env["request"].tm:
         _site, applied = ensure_site(env["request"].zodb.root())
+        mirror_units(env["request"].zodb.root(), env["request"].dbsession)
     print(f"Applied evolve steps: {', '.join(applied)}" if applied else "ZODB is up to date.")
 
 
 def cmd_init(args):
-    from portal.services.setup import ensure_site, migrate, populate
+    from portal.services.setup import ensure_site, migrate, mirror_units, populate
 
     with _env(args.config) as env:
         migrate(env["registry"].sql_engine)
@@ -59,6 +63,7 @@ def cmd_init(args):
             site, _applied = ensure_site(request.zodb.root())
             for line in populate(site, demo=args.demo):
                 print(line)
+            mirror_units(request.zodb.root(), request.dbsession)
             if args.demo:
                 from portal.demo_data import DemoDataError, fill_demo
 

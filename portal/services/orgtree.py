@@ -3,8 +3,9 @@ units, and exporting or importing a subtree as CSV/XLSX (checked whole, applied 
 nothing).
 
 A move takes the unit's submissions along: their org_path (which scope queries match by
-prefix) is rewritten in SQL in the same transaction as the ZODB move. The audit log is left
-as it was: each event records where its unit was when it happened.
+prefix) is rewritten in SQL in the same transaction as the ZODB move, after the SQL copy of
+the units' paths (portal/services/unit_paths.py). The audit log is left as it was: each
+event records where its unit was when it happened.
 
 The checks return translation strings so that the admin forms, the import and the CLI
 all give the same message for the same problem.
@@ -24,6 +25,7 @@ from exports import tables
 from portal import audit
 from portal.i18n import _, translate
 from portal.resources import ALLOWED_CHILDREN, UNIT_TYPES, OrgUnit, Site
+from portal.services import unit_paths
 from portal.services.submissions import relocate as relocate_submissions
 from portal.vocab import unit_type_title
 
@@ -296,8 +298,21 @@ def move_unit(site: Site, unit: OrgUnit, new_parent: OrgUnit, dbsession) -> OrgU
     # The index maps code -> the same persistent object, which did not change; only its
     # position did. Say so loudly if that ever stops being true.
     assert site.units[unit.code] is unit
-    relocate_submissions(dbsession, old_path, unit.path)
+    _relocate(dbsession, [(old_path, unit)])
     return old_parent
+
+
+def _relocate(dbsession, moves: list[tuple[str, OrgUnit]], created=()) -> None:
+    """After units moved from (old path, unit): record the new paths of their subtrees
+    (and of any `created` units) in unit_paths, then move the submissions. In that order:
+    a submission saved meanwhile either waits for the new paths or is moved too (see
+    portal/services/unit_paths.py). Deepest move first: a unit moved out of a moved
+    subtree must take its submissions before the subtree's prefix is replaced. (No final
+    path can lie under a moved unit's old path.)"""
+    below = {u.code: u for _old, unit in moves for u in unit.walk()}
+    unit_paths.record(dbsession, [*below.values(), *created])
+    for old_path, unit in sorted(moves, key=lambda move: -len(move[0])):
+        relocate_submissions(dbsession, old_path, unit.path)
 
 
 def deactivate_unit(
@@ -813,7 +828,7 @@ class _Importer:
     # applying ----------------------------------------------------------------------------
     def apply(self) -> None:
         site, events = self.site, []
-        moving = []
+        moving, created = [], []
         for p in self.plans.values():
             unit = site.unit_by_code(p.code)
             if unit is not None and p.parent != _parent_code(unit):
@@ -827,6 +842,7 @@ class _Importer:
             unit = site.unit_by_code(p.code)
             if unit is None:
                 unit = _attach(site, parent, OrgUnit(p.code, p.name, p.type))
+                created.append(unit)
                 _set(unit, self.values(p))
                 events.append(
                     ("org.create", unit, {"name": p.name, "type": p.type, "parent": p.parent})
@@ -849,16 +865,11 @@ class _Importer:
                 events.append(("org.deactivate", unit, audit_detail(ended)))
             if changes:
                 events.append(("org.update", unit, {"changes": audit_detail(changes)}))
-        self.relocate([(path, unit) for unit, _old, path in moving])
+        _relocate(
+            self.request.dbsession, [(path, unit) for unit, _old, path in moving], created
+        )
         for event, unit, detail in events:
             self.record(event, unit, unit.code, detail)
-
-    def relocate(self, moves: list[tuple[str, OrgUnit]]) -> None:
-        """Move the submissions of the units moved from (old path, unit). Deepest first: a
-        unit moved out of a moved subtree must take its submissions before the subtree's
-        prefix is replaced. (No final path can lie under a moved unit's old path.)"""
-        for old_path, unit in sorted(moves, key=lambda move: -len(move[0])):
-            relocate_submissions(self.request.dbsession, old_path, unit.path)
 
     @staticmethod
     def values(p: _Planned) -> dict:

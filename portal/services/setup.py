@@ -2,6 +2,7 @@
 
 import os
 
+import sqlalchemy
 from alembic import command
 from alembic.config import Config as AlembicConfig
 
@@ -52,3 +53,15 @@ def populate(site, demo: bool = False) -> list[str]:
     if demo and load_demo(site):
         done.append("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
     return done
+
+
+def mirror_units(zodb_root, dbsession) -> int:
+    """Bring the SQL copy of the units' paths (unit_paths) in line with the tree, in the
+    session's transaction; nothing while there is no site yet or the SQL schema predates
+    the table (`portal migrate` fills it then). Returns how many rows changed."""
+    from portal.services import unit_paths
+
+    site = zodb_root.get("site")
+    if site is None or not sqlalchemy.inspect(dbsession.connection()).has_table("unit_paths"):
+        return 0
+    return unit_paths.sync(dbsession, site)

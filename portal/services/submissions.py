@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyramid_retry import mark_error_retryable
-from sqlalchemy import func, literal, select, update
+from sqlalchemy import bindparam, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,7 @@ from portal.i18n import _, translate
 from portal.models import Submission, SubmissionRevision, in_subtrees, utcnow, write
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission, Refused
-from portal.services import attachments
+from portal.services import attachments, unit_paths
 from portal.services.forms import CompiledVersion, compiled
 from workflows import submission as workflow
 from workflows.history import changed_keys
@@ -201,7 +201,8 @@ def _store(
     row.form_name = form.name
     row.form_version = version_number
     row.org_code = unit.code
-    row.org_path = unit.path
+    # Read in the INSERT or UPDATE itself: the path the unit has when this commits.
+    row.org_path = unit_paths.path_of(unit.code, unit.path)
     row.period = period or None
     row.status = status
     row.updated = now
@@ -219,6 +220,7 @@ def _store(
         target=row.id,
         unit=unit,
         detail={"form": form.name, "version": version_number},
+        path=row.org_path,  # read back: the path the flush wrote
     )
     return Accepted(row, created=created)
 
@@ -283,11 +285,13 @@ def submit(
     return Accepted(row, created=True)
 
 
-# INSERT … ON CONFLICT (client_id) DO NOTHING, by dialect (both have the clause).
+# INSERT … ON CONFLICT (client_id) DO NOTHING, by dialect (both have the clause), with the
+# unit's path read in the statement itself (see unit_paths) and returned.
 _INSERT_NEW = {
-    name: dialect_insert(Submission.__table__).on_conflict_do_nothing(
-        index_elements=[Submission.__table__.c.client_id]
-    )
+    name: dialect_insert(Submission.__table__)
+    .values(org_path=unit_paths.path_of(bindparam("unit_code"), bindparam("unit_path")))
+    .on_conflict_do_nothing(index_elements=[Submission.__table__.c.client_id])
+    .returning(Submission.__table__.c.org_path)
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
 
@@ -314,7 +318,6 @@ def _insert(
         "form_name": form.name,
         "form_version": version_number,
         "org_code": unit.code,
-        "org_path": unit.path,
         "period": period or None,
         "status": SUBMITTED,
         "author": request.identity.login,
@@ -324,9 +327,13 @@ def _insert(
         "data": data,
     }
     dbsession = request.dbsession
-    if write(request, _INSERT_NEW[dbsession.bind.dialect.name], values).rowcount != 1:
+    statement = _INSERT_NEW[dbsession.bind.dialect.name]
+    org_path = write(
+        request, statement, {**values, "unit_code": unit.code, "unit_path": unit.path}
+    ).scalar_one_or_none()
+    if org_path is None:
         return None
-    row = Submission(**values)
+    row = Submission(**values, org_path=org_path)
     make_transient_to_detached(row)
     dbsession.add(row)
     audit.record_now(
@@ -335,6 +342,7 @@ def _insert(
         target=row.id,
         unit=unit,
         detail={"form": form.name, "version": version_number},
+        path=org_path,
     )
     return row
 

@@ -27,7 +27,7 @@ from portal.schemas import (
     unit_edit_schema,
 )
 from portal.security import Permission
-from portal.services import orgtree
+from portal.services import orgtree, unit_paths
 from portal.views.common import FormRenderer, flash
 
 # How many import errors a page lists; the count says how many more there are.
@@ -176,6 +176,7 @@ class UnitAdmin:
                 values["type"],
                 valid_from=values["valid_from"],
             )
+            unit_paths.record(self.request.dbsession, [child])
             self.audit(
                 "org.create", child, {"name": child.name, "type": child.type, "parent": unit.code}
             )

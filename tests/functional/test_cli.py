@@ -4,9 +4,11 @@ import io
 
 import pytest
 import transaction
+from sqlalchemy import create_engine, delete, select
 
 from forms.xlsform import export_xlsform, import_xlsform
 from portal import make_config
+from portal.models import UnitPath
 from portal.scripts import cli
 from tests.conftest import write_ini
 from tests.functional.form_samples import bad_workbook, bp_form
@@ -57,6 +59,27 @@ def test_init_without_demo_loads_divisions_only(ini, tmp_path, capsys):
     assert cli.main(["evolve", ini]) == 0
     assert "up to date" in capsys.readouterr().out
     assert cli.main(["migrate", ini]) == 0
+
+
+def test_init_and_migrate_copy_the_units_paths_to_sql(ini, tmp_path):
+    """Submissions read their unit's path from unit_paths: `portal init` fills it, and
+    `portal migrate` (which an upgrade runs) puts it back in line with the tree."""
+    assert cli.main(["init", ini, "--demo"]) == 0
+    site, cleanup = site_of(ini, tmp_path)
+    try:
+        tree = {code: unit.path for code, unit in site.units.items()}
+    finally:
+        cleanup()  # the command opens the FileStorage itself
+    engine = create_engine(f"sqlite:///{tmp_path}/var/portal.sqlite")
+    try:
+        with engine.begin() as connection:
+            assert dict(connection.execute(select(UnitPath.code, UnitPath.path)).all()) == tree
+            connection.execute(delete(UnitPath).where(UnitPath.code == "110101001"))
+        assert cli.main(["migrate", ini]) == 0
+        with engine.connect() as connection:
+            assert dict(connection.execute(select(UnitPath.code, UnitPath.path)).all()) == tree
+    finally:
+        engine.dispose()
 
 
 def test_init_demo_then_user_add(ini, tmp_path, monkeypatch, capsys):

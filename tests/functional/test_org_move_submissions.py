@@ -1,14 +1,18 @@
 """Moving an org unit takes its submissions along: their org_path is rewritten in the same
 transaction as the ZODB move, so scope queries (API and pages) follow the unit; the audit
-log keeps where the unit was when each event happened."""
+log keeps where the unit was when each event happened. A submission saved while the move
+commits follows the unit too."""
+
+import threading
+import time
 
 import transaction
 import webtest
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import select
 
-from portal.models import Submission, utcnow
-from portal.services import orgtree
+from portal.models import Submission, UnitPath, get_tm_session, utcnow
+from portal.services import orgtree, submissions
 from tests.conftest import audit_rows, login, sql
 from tests.functional.test_api_forms import submit
 
@@ -54,6 +58,10 @@ def test_moving_a_centre_moves_its_submissions_into_the_new_district(
         key: (before[key], NEW + before[key][len(OLD):]) for key in under_old
     }
     with sql(testapp) as s:
+        mirrored = dict(s.execute(select(UnitPath.code, UnitPath.path)).all())
+    assert mirrored["110101001"] == NEW and mirrored["110101001001"] == NEW + "110101001001/"
+    assert mirrored["110101002"] == "/110000/110101/110101002/"
+    with sql(testapp) as s:
         assert s.get(Submission, station).org_code == "110101001001"
     # The audit log is history: the submissions' events still say where they were made.
     [created] = [e for e in audit_rows(testapp, event="submission.create") if e.target == centre]
@@ -94,6 +102,8 @@ def test_an_import_that_moves_units_moves_their_submissions(checked, testapp, pu
     form.submit("save", status=303)
     after = paths(testapp)
     assert after[station] == "/110000/110101/110101002/110101001001/"
+    with sql(testapp) as s:
+        assert s.get(UnitPath, "110101001001").path == after[station]
     assert set(moved(before, after)) == {
         key for key, path in before.items() if path.startswith(OLD + "110101001001/")
     }
@@ -156,3 +166,77 @@ def test_a_failure_after_the_move_leaves_both_stores_unchanged(app_config):
     unit_path, after = state()
     assert unit_path == NEW
     assert after == {"a": NEW, "b": NEW + "110101001001/", "c": "/110000/110101/"}
+
+
+def test_a_submission_saved_while_its_unit_moves_follows_the_unit(
+    checked, app_config, testapp, published, tokens, monkeypatch
+):
+    """The submission's request read the tree before the move committed, so its ZODB view
+    gives the old path; it must still be stored under the new one. It reads the path from
+    unit_paths in its INSERT, which waits for the move (the row lock on PostgreSQL, the one
+    writer on SQLite) and then reads what the move wrote."""
+    registry = app_config.registry
+    station_code, old_path = "110101001001", OLD + "110101001001/"
+    auth = tokens["station"]
+    list_ids(checked, auth)  # the token is made and used before the race begins
+    insert_saw = []  # the ZODB path each submission's INSERT was given as a fallback
+    write = submissions.write
+
+    def watched_write(request, statement, params=None):
+        if params and "unit_path" in params:
+            insert_saw.append(params["unit_path"])
+        return write(request, statement, params)
+
+    monkeypatch.setattr(submissions, "write", watched_write)
+    moved, release, failures = threading.Event(), threading.Event(), []
+
+    def move():
+        tm = transaction.TransactionManager(explicit=True)
+        try:
+            with tm:
+                conn = registry.zodb.open(transaction_manager=tm)
+                site = conn.root()["site"]
+                orgtree.move_unit(
+                    site,
+                    site.unit_by_code("110101001"),
+                    site.unit_by_code("110102"),
+                    get_tm_session(registry.dbsession_factory, tm),
+                )
+                moved.set()  # written, not committed: the move holds its locks
+                release.wait(10)
+            conn.close()
+        except Exception as error:  # reported below, not lost in the thread
+            failures.append(error)
+            moved.set()
+
+    answers = []
+    mover = threading.Thread(target=move)
+    submitter = threading.Thread(
+        target=lambda: answers.append(submit(checked, auth, org=station_code))
+    )
+    try:
+        mover.start()
+        assert moved.wait(10) and not failures
+        submitter.start()
+        deadline = time.monotonic() + 10
+        while not insert_saw and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # into the wait for the move's lock
+        assert not answers, "the submission did not wait for the move"
+        release.set()
+        mover.join(10)
+        submitter.join(10)
+    finally:
+        release.set()
+    assert failures == [] and len(answers) == 1
+    # The request's view of the tree was from before the move …
+    assert insert_saw == [old_path]
+    # … yet the row, and its audit event, have the unit's new place.
+    record = answers[0].json["id"]
+    assert paths(testapp)[record] == NEW + "110101001001/"
+    [created] = [e for e in audit_rows(testapp, event="submission.create") if e.target == record]
+    assert created.org_path == NEW + "110101001001/"
+    assert record in list_ids(checked, tokens["xicheng"])
+    assert record not in list_ids(checked, tokens["dongcheng"])
+    with sql(testapp) as s:
+        assert s.get(UnitPath, station_code).path == NEW + "110101001001/"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from exports import tables
 from portal import models
 from portal.demo import DIVISIONS_CSV
-from tests.conftest import csrf_token, login, write_ini
+from tests.conftest import csrf_token, login, sql, write_ini
 
 DONGCHENG = "/110000/110101/"
 XICHENG = "/110000/110102/"
@@ -86,6 +86,9 @@ def test_admin_adds_a_centre(admin):
     [row] = audit_rows(admin, event="org.create", target="110101009")
     assert row.actor == "admin" and row.org_path == "/110000/110101/110101009/"
     assert row.detail == {"name": "东城新街社区卫生服务中心", "type": "centre", "parent": "110101"}
+    # Its path is in SQL, where its submissions will read it.
+    with sql(admin) as s:
+        assert s.get(models.UnitPath, "110101009").path == "/110000/110101/110101009/"
 
 
 def test_a_bad_add_form_keeps_what_was_typed_and_shows_each_error_at_its_field(admin):

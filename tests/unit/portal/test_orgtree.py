@@ -9,7 +9,7 @@ from pyramid import testing
 
 from exports import tables
 from portal import evolve, resources
-from portal.demo import DIVISIONS_CSV, load_demo_tree, load_divisions
+from portal.demo import DIVISIONS_CSV
 from portal.i18n import _
 from portal.resources import OrgUnit, Site
 from portal.services import orgtree
@@ -17,15 +17,6 @@ from portal.services.orgtree import OrgTreeError
 from portal.vocab import unit_type_title
 
 HEADER = "code,name,type,parent,active,valid_from,valid_to,successor\n"
-
-
-@pytest.fixture
-def site():
-    site = Site()
-    evolve.evolve(site)
-    load_divisions(site)
-    load_demo_tree(site)
-    return site
 
 
 class AuditSession:
@@ -51,17 +42,28 @@ def request_(site):
 
 
 @pytest.fixture(autouse=True)
-def relocations(monkeypatch):
-    """The submissions' moves the tree asks SQL for, as (old path, new path); the SQL side
-    is tested in test_submissions_relocate.py and end to end in the functional tests."""
+def sql_calls(monkeypatch):
+    """What the tree asks SQL for, in order: ("paths", {code: path}) for the unit paths it
+    records and ("relocate", old path, new path) for the submissions it moves. The SQL side
+    is tested in test_submissions_relocate.py and test_unit_paths.py, and end to end in the
+    functional tests."""
     calls = []
 
     def relocate(dbsession, old_path, new_path):
-        calls.append((old_path, new_path))
+        calls.append(("relocate", old_path, new_path))
         return 0
 
+    def record(dbsession, units):
+        calls.append(("paths", {unit.code: unit.path for unit in units}))
+
     monkeypatch.setattr(orgtree, "relocate_submissions", relocate)
+    monkeypatch.setattr(orgtree.unit_paths, "record", record)
     return calls
+
+
+def relocations(sql_calls) -> list[tuple[str, str]]:
+    """The submissions' moves the tree asked SQL for, as (old path, new path)."""
+    return [call[1:] for call in sql_calls if call[0] == "relocate"]
 
 
 def events(request):
@@ -158,10 +160,15 @@ def test_a_start_after_the_end_is_refused(site):
 
 
 # -- move -------------------------------------------------------------------------------------
-def test_move_unit_takes_the_subtree_along_and_keeps_the_index(site, relocations):
+def test_move_unit_takes_the_subtree_along_and_keeps_the_index(site, sql_calls):
     centre = site.unit_by_code("110101001")
     old = orgtree.move_unit(site, centre, site.unit_by_code("110102"), dbsession=None)
-    assert relocations == [("/110000/110101/110101001/", "/110000/110102/110101001/")]
+    # The subtree's new paths are recorded before the submissions are moved.
+    assert sql_calls == [
+        ("paths", {u.code: u.path for u in centre.walk()}),
+        ("relocate", "/110000/110101/110101001/", "/110000/110102/110101001/"),
+    ]
+    assert sql_calls[0][1]["110101001"] == "/110000/110102/110101001/"
     assert old.code == "110101"
     assert "110101001" not in old and site.unit_by_code("110102")["110101001"] is centre
     station = site.unit_by_code("110101001001")
@@ -186,16 +193,16 @@ def test_move_targets_are_the_right_type_and_not_where_the_unit_is(site):
     ("110101001", "110101002", "org_type_not_allowed"),  # a centre below a centre
     ("110101001", "110103", "org_parent_inactive"),  # active unit below an inactive one
 ])
-def test_move_unit_refuses(site, relocations, code, target, message):
+def test_move_unit_refuses(site, sql_calls, code, target, message):
     unit = site.unit_by_code(code)
     path = unit.path
     with pytest.raises(OrgTreeError, match=message):
         orgtree.move_unit(site, unit, site.unit_by_code(target), dbsession=None)
     assert unit.path == path
-    assert relocations == []
+    assert relocations(sql_calls) == []
 
 
-def test_a_unit_cannot_be_moved_into_its_own_subtree(site, monkeypatch, relocations):
+def test_a_unit_cannot_be_moved_into_its_own_subtree(site, monkeypatch, sql_calls):
     # With today's types nothing can hold its own ancestor; the rule must hold anyway.
     monkeypatch.setitem(resources.ALLOWED_CHILDREN, "station", ("centre",))
     centre = site.unit_by_code("110101001")
@@ -204,7 +211,7 @@ def test_a_unit_cannot_be_moved_into_its_own_subtree(site, monkeypatch, relocati
     assert site.unit_by_code("110101001001") not in orgtree.move_targets(site, centre)
     with pytest.raises(OrgTreeError, match="org_move_into_self"):
         orgtree.move_unit(site, centre, centre, dbsession=None)
-    assert relocations == []
+    assert relocations(sql_calls) == []
 
 
 # -- deactivate and reactivate ----------------------------------------------------------------
@@ -283,7 +290,7 @@ def test_export_rows_list_the_subtree_parents_first(site):
 
 
 @pytest.mark.parametrize("fmt", [tables.CSV, tables.XLSX])
-def test_an_exported_tree_imports_back_unchanged(site, request_, relocations, fmt):
+def test_an_exported_tree_imports_back_unchanged(site, request_, sql_calls, fmt):
     before = snapshot(site)
     data = orgtree.export_table(site.unit_by_code("110000"), fmt)
     result = orgtree.import_file(request_, io.BytesIO(data), f"tree.{fmt}")
@@ -291,7 +298,7 @@ def test_an_exported_tree_imports_back_unchanged(site, request_, relocations, fm
     assert result.unchanged == len(site.units)
     assert snapshot(site) == before
     assert events(request_) == [("org.import", "success", None)]
-    assert relocations == []
+    assert relocations(sql_calls) == []
 
 
 # -- import: whole files ----------------------------------------------------------------------
@@ -436,7 +443,7 @@ def test_yes_no_words(site, request_):
 
 
 # -- import: what an accepted file does ------------------------------------------------------
-def test_an_import_creates_updates_moves_and_deactivates(site, request_, relocations):
+def test_an_import_creates_updates_moves_and_deactivates(site, request_, sql_calls):
     result = import_text(request_, HEADER + (
         "110101002,东城改名中心,centre,110101,yes,,,\n"
         "110101001002,站,station,110101002,yes,,,\n"  # moved from 110101001
@@ -466,8 +473,15 @@ def test_an_import_creates_updates_moves_and_deactivates(site, request_, relocat
     assert move.detail == {"from": "110101001", "to": "110101002"}
     assert move.actor == "cli"
     assert move.org_path == "/110000/110101/110101002/110101001002/"
-    assert relocations == [
-        ("/110000/110101/110101001/110101001002/", "/110000/110101/110101002/110101001002/")
+    # The moved unit's and the new units' paths are recorded, then the submissions move.
+    assert sql_calls == [
+        ("paths", {
+            "110101001002": "/110000/110101/110101002/110101001002/",
+            "110101009": "/110000/110101/110101009/",
+            "110101009001": "/110000/110101/110101009/110101009001/",
+        }),
+        ("relocate",
+         "/110000/110101/110101001/110101001002/", "/110000/110101/110101002/110101001002/"),
     ]
 
 
@@ -521,14 +535,14 @@ def test_an_end_date_in_the_past_without_an_active_column_deactivates(site, requ
 
 
 def test_moves_apply_in_any_order_without_looping_on_the_way(
-    site, request_, monkeypatch, relocations
+    site, request_, monkeypatch, sql_calls
 ):
     # Let a centre hold a centre, then swap two of them: applied row by row, the first move
     # would put 110101001 below a unit that is still below it.
     monkeypatch.setitem(resources.ALLOWED_CHILDREN, "centre", ("station", "centre"))
     a, b = site.unit_by_code("110101001"), site.unit_by_code("110101002")
     orgtree.move_unit(site, b, a, dbsession=None)
-    del relocations[:]
+    del sql_calls[:]
     result = import_text(request_, "code,name,type,parent\n"
                                    f"110101001,{a.name},centre,110101002\n"
                                    f"110101002,{b.name},centre,110101\n")
@@ -538,7 +552,7 @@ def test_moves_apply_in_any_order_without_looping_on_the_way(
     assert set(codes_below(site.unit_by_code("110000"))) == set(site.units)
     # The submissions follow, the deeper unit first: 110101002's took its prefix out of
     # 110101001's subtree before that subtree's prefix is replaced.
-    assert relocations == [
+    assert relocations(sql_calls) == [
         ("/110000/110101/110101001/110101002/", "/110000/110101/110101002/"),
         ("/110000/110101/110101001/", "/110000/110101/110101002/110101001/"),
     ]
