@@ -27,7 +27,14 @@ from forms.identifiers import mask_pii
 from forms.messages import Message
 from portal import audit
 from portal.i18n import _, translate
-from portal.models import Submission, SubmissionRevision, in_subtrees, utcnow, write
+from portal.models import (
+    AuditEvent,
+    Submission,
+    SubmissionRevision,
+    in_subtrees,
+    utcnow,
+    write,
+)
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission, Refused
 from portal.services import attachments, unit_paths
@@ -425,11 +432,13 @@ def search(
 
 @dataclass
 class Reading:
-    """A submission as the caller may see it."""
+    """A submission as the caller may see it, with the audit row of the read (None when
+    the form has no personal fields)."""
 
     submission: Submission
     data: dict
     masked: bool
+    audited: AuditEvent | None = None
 
 
 def read(request, submission_id: str) -> Reading:
@@ -446,14 +455,15 @@ def read(request, submission_id: str) -> Reading:
     current = compiled_version_of(request, submission)
     masked = current.has_pii and not request.has_permission(Permission.SUBMISSION_PII, unit)
     data = mask_pii(current.definition, submission.data) if masked else submission.data
-    if current.has_pii:
-        _audit_read(request, submission, unit, masked)
-    return Reading(submission, data, masked)
+    audited = _audit_read(request, submission, unit, masked) if current.has_pii else None
+    return Reading(submission, data, masked, audited)
 
 
-def _audit_read(request, submission: Submission, unit: OrgUnit | None, masked: bool, **more):
+def _audit_read(
+    request, submission: Submission, unit: OrgUnit | None, masked: bool, **more
+) -> AuditEvent:
     """A read of personal data: which record, whether masked; never the values."""
-    audit.record(
+    return audit.record(
         request,
         "submission.read",
         target=submission.id,
@@ -710,12 +720,15 @@ class HistoryEntry:
 def history(request, reading: Reading, current: CompiledVersion) -> list[HistoryEntry]:
     """The kept versions of a submission as the caller may read them (personal fields
     masked as in `reading`), newest first, each with what it changed. Reading them is
-    audited like reading the record when the form has personal fields."""
+    audited like reading the record when the form has personal fields: on the audit row
+    of `reading`, as the number of revisions read."""
     row = reading.submission
     kept = revisions(request.dbsession, row.id)
     if not kept:
         return []
-    if current.has_pii:
+    if reading.audited is not None:  # one read of the record, its revisions included
+        reading.audited.detail = {**reading.audited.detail, "revisions": len(kept)}
+    elif current.has_pii:
         unit = request.root_site.unit_by_code(row.org_code)
         _audit_read(request, row, unit, reading.masked, revisions=len(kept))
     order = current.definition.field_names()
