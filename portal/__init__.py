@@ -24,6 +24,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".request_body")
     config.include(".services.forms")
     config.include(".services.attachments")
+    config.include(".housekeeping")
     config.scan(".views")
     return config
 

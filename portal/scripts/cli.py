@@ -10,6 +10,7 @@ import getpass
 import os
 import sys
 
+import zc.lockfile
 from pyramid.paster import bootstrap, setup_logging
 
 from portal.security import Role
@@ -265,14 +266,24 @@ def cmd_demo_data(args):
 
 
 def cmd_attachments_clean(args):
-    from portal.services.attachments import clear_expired
+    from portal.housekeeping import clean_attachments
 
-    with _env(args.config) as env, env["request"].tm:
-        removed = clear_expired(env["request"].root_site)
+    with _env(args.config) as env:
+        removed = clean_attachments(env["registry"].zodb)
     print(
         f"Removed {removed} lapsed uploads that no submission refers to. "
-        "Their space is freed when the ZODB is next packed."
+        "Their space is freed when the ZODB is next packed (portal pack)."
     )
+
+
+def cmd_pack(args):
+    from portal.housekeeping import pack
+
+    if args.days < 0:
+        raise CommandError("--days cannot be negative")
+    with _env(args.config) as env:
+        pack(env["registry"].zodb, args.days)
+    print(f"Packed the ZODB, keeping {args.days:g} days of history.")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -346,6 +357,18 @@ def parser() -> argparse.ArgumentParser:
         cmd_attachments_clean,
         "remove lapsed uploads that no submission refers to (run it daily)",
     )
+    pack = command(
+        "pack",
+        cmd_pack,
+        "pack the ZODB: drop old object revisions and what nothing refers to (removed "
+        "uploads' files included)",
+    )
+    pack.add_argument(
+        "--days",
+        type=float,
+        default=7.0,
+        help="keep this many days of history (default 7)",
+    )
     return p
 
 
@@ -355,6 +378,14 @@ def main(argv=None) -> int:
         return args.func(args) or 0
     except CommandError as e:
         print(f"error: {e}", file=sys.stderr)
+        return 1
+    except zc.lockfile.LockError:
+        print(
+            "error: the embedded database (FileStorage) is open in another process, most "
+            "likely the running portal. Stop it first; or, for lapsed uploads and packing, "
+            "set portal.housekeeping_hours and let the portal do them itself.",
+            file=sys.stderr,
+        )
         return 1
 
 

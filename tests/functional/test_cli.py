@@ -164,3 +164,18 @@ def test_init_publishes_the_shipped_forms_once(ini, tmp_path, capsys):
         cleanup()
     assert cli.main(["init", ini]) == 0
     assert "Published" not in capsys.readouterr().out
+
+
+def test_a_command_on_the_embedded_store_the_portal_holds_says_so(ini, tmp_path, capsys):
+    """FileStorage admits one process: the running portal's. The command says what to do
+    instead of failing with a traceback."""
+    assert cli.main(["init", ini]) == 0
+    capsys.readouterr()
+    site, cleanup = site_of(ini, tmp_path)  # stands in for the running portal
+    try:
+        assert cli.main(["attachments-clean", ini]) == 1
+    finally:
+        cleanup()
+    err = capsys.readouterr().err
+    assert "open in another process" in err and "portal.housekeeping_hours" in err
+    assert cli.main(["attachments-clean", ini]) == 0
