@@ -22,6 +22,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".i18n")
     config.include(".routes")
     config.include(".request_body")
+    config.include(".headers")
     config.include(".services.forms")
     config.include(".services.attachments")
     config.include(".housekeeping")

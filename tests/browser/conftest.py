@@ -5,6 +5,7 @@ the system's chromium, and with CI=true a missing one fails instead of skipping.
 import os
 import shutil
 import threading
+import time
 
 import pytest
 import waitress
@@ -76,5 +77,23 @@ def page(browser, live_server):
         lambda r: r.status >= 400 and page.problems.append(f"{r.status} {r.url}"),
     )
     page.on("requestfailed", lambda r: page.problems.append(f"failed: {r.url} {r.failure}"))
+    # What the Content Security Policy blocked (portal/headers.py) is a problem too.
+    page.on(
+        "console",
+        lambda m: m.type == "error"
+        and "Content Security Policy" in m.text
+        and page.problems.append(f"blocked: {m.text}"),
+    )
     yield page
     context.close()
+
+
+def wait_until(page, expression: str, arg=None, timeout: float = 10.0) -> None:
+    """Wait until `expression` (a JavaScript function of `arg`, or an expression) is truthy
+    in the page. Playwright's wait_for_function compiles its predicate with eval, which the
+    portal's Content Security Policy forbids; evaluate goes through the DevTools protocol."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression, arg):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout} s: {expression}")
+        time.sleep(0.05)

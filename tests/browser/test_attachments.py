@@ -12,6 +12,7 @@ from PIL import Image, ImageDraw
 
 from forms.xlsform import export_xlsform, import_xlsform
 from portal.services import forms as form_service
+from tests.browser.conftest import wait_until
 from tests.browser.test_data_entry import control, item, login
 from tests.functional.test_attachments import site_visit
 
@@ -49,7 +50,7 @@ def test_staff_attach_a_photo(page, site_visit_form, output_dir, tmp_path):
     content = photo(tmp_path / "活动现场.jpg")
     login(page)
     page.goto(CENTRE + "forms/site_visit")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     control(page, "photo").set_input_files(str(tmp_path / "活动现场.jpg"))
     # The browser's own check bypassed (no visit date): the server refuses at the field.
     page.eval_on_selector(
@@ -74,8 +75,8 @@ def test_staff_attach_a_photo(page, site_visit_form, output_dir, tmp_path):
     assert shown.locator("a.record-file").inner_text() == "活动现场.jpg"
     thumbnail = shown.locator("img")
     thumbnail.wait_for()
-    page.wait_for_function(
-        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    wait_until(
+        page, "img => img.complete && img.naturalWidth > 0", thumbnail.element_handle()
     )
     assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
     page.screenshot(path=os.path.join(output_dir, "attachments-submission.png"), full_page=True)

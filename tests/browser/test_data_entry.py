@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from tests.browser.conftest import wait_until
 from tests.conftest import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -38,7 +39,7 @@ def test_staff_fills_in_hypertension_followup(page, output_dir):
     login(page)
     page.click("[data-nav='entry']")
     page.click("tr[data-form='hypertension_followup'] a")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     assert page.locator("#page-title").inner_text() == "高血压患者随访服务记录表"
 
     control(page, "name").fill("张三")
@@ -78,7 +79,7 @@ def test_staff_fills_in_hypertension_followup(page, output_dir):
     )
     with page.expect_navigation():
         page.click("button[name='submit']")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     assert page.locator("form#entry .alert-danger").is_visible()
     assert "300" in item(page, "sbp").inner_text()
     assert control(page, "sbp").input_value() == "350"

@@ -7,6 +7,7 @@ import os
 
 import pytest
 
+from tests.browser.conftest import wait_until
 from tests.browser.test_data_entry import CENTRE, control, login
 
 pytestmark = pytest.mark.browser
@@ -27,7 +28,7 @@ def history(page, revision):
 def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
     login(page)
     page.goto(CENTRE + "forms/hypertension_followup")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     control(page, "name").fill("张三")
     control(page, "record_no").fill("11010100100100001")
     control(page, "visit_date").fill((dt.date.today() - dt.timedelta(days=1)).isoformat())
@@ -44,7 +45,7 @@ def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
     # Edit: the form holds the submitted values; the calculation runs live as before.
     with page.expect_navigation():
         page.click("#edit")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     assert page.url.endswith("/edit")
     assert control(page, "sbp").input_value() == "150"
     assert control(page, "name").input_value() == "张三"
@@ -65,7 +66,7 @@ def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
     # the form opened before says who changed what, and keeps everything typed.
     with page.expect_navigation():
         page.click("#edit")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     record = page.url.rsplit("/", 2)[-2]
     token = page.locator("input[name='csrf_token']").first.input_value()
     data = page.request.get(f"/api/v1/submissions/{record}").json()["data"]
@@ -79,7 +80,7 @@ def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
     control(page, "doctor").fill("李医生")
     with page.expect_navigation():
         page.click("button[name='save']")
-    page.wait_for_function("window.FormRuntime && window.deform_loaded")
+    wait_until(page, "window.FormRuntime && window.deform_loaded")
     notice = page.locator("#notice").inner_text()
     assert "staff" in notice and "舒张压" in notice
     assert control(page, "sbp").input_value() == "135"

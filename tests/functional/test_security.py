@@ -282,3 +282,33 @@ def test_login_upgrades_a_hash_made_with_other_parameters(testapp):
     account_hash(PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1).hash(DEMO_PASSWORD))
     login(testapp, "city")
     assert "$m=19456,t=2,p=1$" in account_hash()
+
+
+# -- response headers (portal/headers.py) -----------------------------------------------------
+def test_pages_and_the_api_are_not_cached_and_carry_the_security_headers(
+    checked, testapp, published, tokens
+):
+    from portal.headers import CONTENT_SECURITY_POLICY
+    from tests.functional.test_api_forms import submit
+
+    record = submit(checked, tokens["staff"]).json["id"]
+    login(testapp, "staff")
+    answers = {
+        "login page": testapp.get("/login"),
+        "record page": testapp.get("/110000/110101/110101001/submissions/" + record),
+        "API": testapp.get("/api/v1/submissions/" + record, headers=tokens["staff"]),
+        "API error": testapp.get("/api/v1/submissions/nope", headers=tokens["staff"],
+                                 status=404),
+        "not found page": testapp.get("/no/such/page", status=404),
+    }
+    for name, res in answers.items():
+        assert res.headers["Cache-Control"] == "no-store", name
+        assert res.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, name
+        assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+        assert res.headers["X-Frame-Options"] == "DENY", name
+        assert res.headers["X-Content-Type-Options"] == "nosniff", name
+        assert res.headers["Referrer-Policy"] == "same-origin", name
+    # Static assets stay cacheable: their own Cache-Control is kept.
+    asset = testapp.get("/static/portal.css")
+    assert asset.headers["Cache-Control"] == "max-age=3600"
+    assert asset.headers["X-Content-Type-Options"] == "nosniff"
