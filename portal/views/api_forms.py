@@ -6,6 +6,7 @@ Messages meant for people come in the caller's language (_LOCALE_ or Accept-Lang
 """
 
 import datetime as dt
+import re
 
 from pyramid.httpexceptions import HTTPForbidden
 from pyramid.response import Response
@@ -354,12 +355,38 @@ def get_submission(request):
     except submissions.Refused as refused:
         return refuse(request, refused)
     row = reading.submission
+    revision = submissions.current_revision(request.dbsession, row.id)
+    request.response.headers["ETag"] = revision_etag(revision)
     return {
         **submission_json(row),
         "data": reading.data,
         "masked": reading.masked,
-        "revision": submissions.current_revision(request.dbsession, row.id),
+        "revision": revision,
     }
+
+
+# A submission's entity tag names its revision: a client sends it back in If-Match to have
+# a PUT refused (412) if the record was saved again since it read it.
+_REVISION_ETAG = re.compile(r"r([0-9]{1,9})")
+
+
+def revision_etag(revision: int) -> str:
+    return f'"r{revision}"'
+
+
+def if_match_revision(request) -> int | None | bool:
+    """The revision the request's If-Match header names: None without the header (or with
+    `*`, which any existing record matches), False when it names no revision of ours (a
+    weak tag, someone else's tag, several tags)."""
+    if "If-Match" not in request.headers:
+        return None
+    value = request.headers["If-Match"].strip()
+    if value == "*":
+        return None
+    if len(value) < 2 or value[0] != '"' or value[-1] != '"':
+        return False  # weak (W/"…") or malformed: never matches (strong comparison)
+    match = _REVISION_ETAG.fullmatch(value[1:-1])
+    return int(match.group(1)) if match else False
 
 
 def stale_message(request, stale: submissions.Stale) -> str:
@@ -392,6 +419,11 @@ def edit_submission(request):
         return json_error(request, 400, "period must be a string or null")
     if revision is not None and (isinstance(revision, bool) or not isinstance(revision, int)):
         return json_error(request, 400, "revision must be a whole number")
+    matching = if_match_revision(request)
+    if matching is not None:
+        if revision is not None and matching is not False and revision != matching:
+            return json_error(request, 400, "the revision and If-Match name different revisions")
+        revision = -1 if matching is False else matching
     try:
         edited = submissions.edit(
             request,
@@ -408,13 +440,23 @@ def edit_submission(request):
     except submissions.NotEditable as refused:
         return json_error(request, 409, translate(request.localizer, refused.message))
     except submissions.Stale as stale:
-        return json_error(request, 409, stale_message(request, stale), revision=stale.current)
+        # Refused by If-Match: 412, as HTTP has it; by the body's revision: 409.
+        request.response.headers["ETag"] = revision_etag(stale.current)
+        if matching is None:
+            return json_error(request, 409, stale_message(request, stale), revision=stale.current)
+        message = (
+            stale_message(request, stale)
+            if matching is not False
+            else 'If-Match names no revision of this submission: send its ETag ("r1", "r2" …)'
+        )
+        return json_error(request, 412, message, revision=stale.current)
     except submissions.Invalid as invalid:
         request.response.status_int = 422
         return {
             "errors": submissions.render_errors(request, invalid.errors, forms_language(request))
         }
     row = edited.submission
+    request.response.headers["ETag"] = revision_etag(edited.revision)
     return {
         "id": row.id,
         "status": row.status,

@@ -175,6 +175,40 @@ def test_only_staff_within_scope_edit(checked, testapp, tokens, record):
     put(checked, tokens["staff"], str(uuid.uuid4()), 404, data=good_data())
 
 
+def test_if_match_with_the_etag_read_refuses_a_stale_edit(checked, testapp, tokens, record):
+    staff, path = tokens["staff"], "/api/v1/submissions/" + record
+    etag = checked("get", path, 200, headers=staff).headers["ETag"]
+    assert etag == '"r1"'
+
+    def put_if(match, status, **data):
+        return checked("put_json", path, status, params={"data": good_data(**data)},
+                       headers={**staff, "If-Match": match})
+
+    saved = put_if(etag, 200, sbp=140)
+    assert saved.json["revision"] == 2 and saved.headers["ETag"] == '"r2"'
+    # Someone else saved meanwhile: the old tag no longer matches, nothing is saved.
+    refused = put_if(etag, 412, sbp=130)
+    assert refused.json["revision"] == 2 and refused.headers["ETag"] == '"r2"'
+    assert "staff" in refused.json["error"]
+    assert stored(testapp, record).data["sbp"] == 140
+    # A weak, foreign or malformed tag matches no revision; `*` matches any.
+    for match in ('W/"r2"', '"x2"', "r2", '"r2", "r3"'):
+        res = put_if(match, 412, sbp=130)
+        assert res.json["revision"] == 2, match
+    assert put_if("*", 200, sbp=130).headers["ETag"] == '"r3"'
+    assert put_if('"r3"', 200, sbp=120).json["revision"] == 4
+    # The body's revision and If-Match must agree; the body's alone still gives 409.
+    res = checked("put_json", path, 400, params={"data": good_data(), "revision": 3},
+                  headers={**staff, "If-Match": '"r4"'})
+    assert "If-Match" in res.json["error"]
+    put(checked, staff, record, 409, data=good_data(sbp=110), revision=3)
+    assert [r.data["sbp"] for r in kept(testapp, record)] == [150, 140, 130, 120]
+    # Outside the caller's part of the tree the tag tells nothing: 403 first.
+    res = checked("put_json", path, 403, params={"data": good_data()},
+                  headers={**tokens["xicheng"], "If-Match": '"r9"'})
+    assert "revision" not in res.json and "ETag" not in res.headers
+
+
 def test_malformed_edits(checked, tokens, record):
     staff = tokens["staff"]
     checked("put", "/api/v1/submissions/" + record, 400, params="[1]",
