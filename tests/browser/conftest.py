@@ -54,11 +54,20 @@ def live_server(app_config):
     thread = threading.Thread(target=server.run, name="live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
-    # Close the listener and any kept-alive browser connections; the loop then ends.
-    for channel in list(server._map.values()):
-        channel.handle_close()
-    server.task_dispatcher.shutdown()
+
+    def close_all():
+        """Close any kept-alive browser connections, the listener and the trigger; the
+        loop then ends. In the server's own thread: a socket closed from another thread
+        while the loop waits on it makes select() fail (EBADF)."""
+        for channel in list(server._map.values()):
+            if channel is not server and channel is not server.trigger:
+                channel.handle_close()
+        server.close()
+
+    server.trigger.pull_trigger(close_all)
     thread.join(timeout=5)
+    assert not thread.is_alive(), "the live server did not stop"
+    server.task_dispatcher.shutdown()
 
 
 @pytest.fixture
