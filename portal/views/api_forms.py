@@ -19,7 +19,7 @@ from portal.security import Permission
 from portal.services import forms as form_service
 from portal.services import submissions
 from portal.views.api import json_body, json_error
-from portal.views.common import BEIJING, PAGE_SIZE, local_time, page_number
+from portal.views.common import BEIJING, PAGE_RE, PAGE_SIZE, local_time, page_number
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # An XLSForm is a few dozen KB; anything near this is not one.
@@ -326,6 +326,9 @@ def list_submissions(request):
         paths = submissions.scope_paths(request)
         if not paths:
             raise HTTPForbidden()
+    raw_page = request.GET.get("page")
+    if raw_page is not None and not (PAGE_RE.fullmatch(raw_page) and int(raw_page) >= 1):
+        return json_error(request, 400, "page must be a whole number from 1 to 999999999")
     page = page_number(request)
     rows, total = submissions.search(
         request,

@@ -2,6 +2,7 @@
 Beijing time, and paging."""
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -46,12 +47,13 @@ def local_time(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(BEIJING)
 
 
+PAGE_RE = re.compile(r"[0-9]{1,9}")  # ASCII digits, small enough for any SQL OFFSET
+
+
 def page_number(request) -> int:
-    """?page=N; anything unusable is the first page."""
-    try:
-        return max(1, int(request.GET.get("page", 1)))
-    except ValueError:
-        return 1
+    """?page=N; anything unusable (not a number, 0, too big) is the first page."""
+    raw = request.GET.get("page", "")
+    return max(1, int(raw)) if PAGE_RE.fullmatch(raw) else 1
 
 
 @dataclass

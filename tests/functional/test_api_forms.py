@@ -453,6 +453,10 @@ def test_lists_are_scoped_filtered_and_paged(checked, published, tokens, testapp
     listed("admin", "", 403)
     listed("auditor", "", 403)
     checked("get", "/api/v1/forms/nothing/submissions", 404, headers=tokens["staff"])
+    # A page that is not a whole number from 1 is refused, also one too big for SQL.
+    for page in ("0", "-1", "x", "1.5", "99999999999999999999", "1000000000"):
+        assert "page" in listed("staff", "?page=" + page, 400).json["error"]
+    assert listed("staff", "?page=999999999").json["items"] == []
 
 
 def test_a_concurrent_duplicate_is_retried_into_the_original(

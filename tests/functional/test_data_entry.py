@@ -118,6 +118,10 @@ def test_list_filters(testapp):
     assert other.html.select("#submissions tbody tr") == []
     station = testapp.get(CENTRE + "submissions?unit=110101001001")
     assert station.html.select("#submissions tbody tr") == []
+    # An unusable page number is the first page: too big for SQL, not a number, full-width.
+    for page in ("99999999999999999999", "x", "0", "２"):
+        shown = testapp.get(CENTRE + "submissions", params={"page": page})
+        assert len(shown.html.select("#submissions tbody tr")) == 2, page
 
 
 def test_scope(testapp):
