@@ -19,7 +19,7 @@ from portal.security import Permission
 from portal.services import forms as form_service
 from portal.services import submissions
 from portal.views.api import json_body, json_error
-from portal.views.common import BEIJING, PAGE_RE, PAGE_SIZE, local_time, page_number
+from portal.views.common import BEIJING, PAGE_RE, PAGE_SIZE, local_time
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # An XLSForm is a few dozen KB; anything near this is not one.
@@ -326,10 +326,10 @@ def list_submissions(request):
         paths = submissions.scope_paths(request)
         if not paths:
             raise HTTPForbidden()
-    raw_page = request.GET.get("page")
-    if raw_page is not None and not (PAGE_RE.fullmatch(raw_page) and int(raw_page) >= 1):
+    raw_page = request.GET.get("page", "1")
+    if not (PAGE_RE.fullmatch(raw_page) and int(raw_page) >= 1):
         return json_error(request, 400, "page must be a whole number from 1 to 999999999")
-    page = page_number(request)
+    page = int(raw_page)
     rows, total = submissions.search(
         request,
         form.name,
@@ -377,9 +377,13 @@ def revision_etag(revision: int) -> str:
     return f'"r{revision}"'
 
 
-def if_match_revision(request) -> int | None | bool:
+# What If-Match gives when it names no revision of ours: revisions start at 1.
+NO_REVISION = 0
+
+
+def if_match_revision(request) -> int | None:
     """The revision the request's If-Match header names: None without the header (or with
-    `*`, which any existing record matches), False when it names no revision of ours (a
+    `*`, which any existing record matches), NO_REVISION when it names none of ours (a
     weak tag, someone else's tag, several tags)."""
     if "If-Match" not in request.headers:
         return None
@@ -387,9 +391,9 @@ def if_match_revision(request) -> int | None | bool:
     if value == "*":
         return None
     if len(value) < 2 or value[0] != '"' or value[-1] != '"':
-        return False  # weak (W/"…") or malformed: never matches (strong comparison)
+        return NO_REVISION  # weak (W/"…") or malformed: never matches (strong comparison)
     match = _REVISION_ETAG.fullmatch(value[1:-1])
-    return int(match.group(1)) if match else False
+    return int(match.group(1)) if match else NO_REVISION
 
 
 def stale_message(request, stale: submissions.Stale) -> str:
@@ -424,9 +428,9 @@ def edit_submission(request):
         return json_error(request, 400, "revision must be a whole number")
     matching = if_match_revision(request)
     if matching is not None:
-        if revision is not None and matching is not False and revision != matching:
+        if revision is not None and revision != matching:
             return json_error(request, 400, "the revision and If-Match name different revisions")
-        revision = -1 if matching is False else matching
+        revision = matching
     try:
         edited = submissions.edit(
             request,
@@ -449,7 +453,7 @@ def edit_submission(request):
             return json_error(request, 409, stale_message(request, stale), revision=stale.current)
         message = (
             stale_message(request, stale)
-            if matching is not False
+            if matching != NO_REVISION
             else 'If-Match names no revision of this submission: send its ETag ("r1", "r2" …)'
         )
         return json_error(request, 412, message, revision=stale.current)
