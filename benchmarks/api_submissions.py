@@ -176,8 +176,7 @@ def main(postgresql: str | None = None):
     print(f"  accepted:  {portal.describe('submissions')}  (goal: 300/s, p95 under 100 ms)")
     if normal is not None:
         print(
-            f"  accepted with portal.sqlite_synchronous = normal: "
-            f"{normal.describe('submissions')}"
+            f"  accepted with portal.sqlite_synchronous = normal: {normal.describe('submissions')}"
         )
     print(
         f"  baseline (bare Pyramid JSON view, same server and clients): {bare.describe('requests')}"

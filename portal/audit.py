@@ -63,9 +63,7 @@ def record(
 _INSERT = insert(models.AuditEvent.__table__)
 
 
-def record_now(
-    request, event, outcome="success", target=None, unit=None, detail=None, path=None
-):
+def record_now(request, event, outcome="success", target=None, unit=None, detail=None, path=None):
     """As `record`, in the request's transaction, but inserted at once by a Core statement,
     which costs a fraction of the ORM's flush: for hot paths that have just written to SQL
     themselves (so holding SQLite's write lock a little longer changes nothing)."""

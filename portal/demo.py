@@ -68,11 +68,19 @@ def load_demo_tree(site) -> None:
         short = district.name.removesuffix("区")
         for c in range(1, 3):
             street = _STREETS[(index + c) % len(_STREETS)]
-            centre = add_unit(site, district, OrgUnit(
-                f"{district.code}{c:03d}", f"{short}{street}社区卫生服务中心", "centre"))
+            centre = add_unit(
+                site,
+                district,
+                OrgUnit(f"{district.code}{c:03d}", f"{short}{street}社区卫生服务中心", "centre"),
+            )
             for s in range(1, 3):
-                add_unit(site, centre, OrgUnit(
-                    f"{centre.code}{s:03d}", f"{short}{street}第{s}社区卫生服务站", "station"))
+                add_unit(
+                    site,
+                    centre,
+                    OrgUnit(
+                        f"{centre.code}{s:03d}", f"{short}{street}第{s}社区卫生服务站", "station"
+                    ),
+                )
     for district_code, code, name in HOSPITALS:
         add_unit(site, site.unit_by_code(district_code), OrgUnit(code, name, "hospital"))
 

@@ -91,8 +91,6 @@ def includeme(config):
     from pyramid.events import NewResponse
 
     compile_catalogues()
-    config.add_translation_dirs(
-        "colander:locale/", "deform:locale/", "portal:locale/"
-    )
+    config.add_translation_dirs("colander:locale/", "deform:locale/", "portal:locale/")
     config.set_locale_negotiator(negotiate_locale)
     config.add_subscriber(remember_locale, NewResponse)

@@ -91,9 +91,14 @@ def deferred_login_validator(node, kw):
 
     def validate(node, value):
         if not valid_login(value):
-            raise colander.Invalid(node, _(
-                "login_invalid", default="Login: 2–32 lower-case letters, digits, '.', '_' "
-                "or '-', starting with a letter."))
+            raise colander.Invalid(
+                node,
+                _(
+                    "login_invalid",
+                    default="Login: 2–32 lower-case letters, digits, '.', '_' "
+                    "or '-', starting with a letter.",
+                ),
+            )
         if value in accounts:
             raise colander.Invalid(node, _("login_taken", default="This login is already taken."))
 
@@ -116,12 +121,17 @@ def deferred_home_unit_validator(node, kw):
             or not unit.path.startswith(context.path)
             or not request.has_permission(Permission.ACCOUNT_EDIT, unit)
         ):
-            raise colander.Invalid(node, _(
-                "account_unit_outside",
-                default="Enter the code of this unit or of a unit below it."))
+            raise colander.Invalid(
+                node,
+                _(
+                    "account_unit_outside",
+                    default="Enter the code of this unit or of a unit below it.",
+                ),
+            )
         if not unit.active:
-            raise colander.Invalid(node, _(
-                "unit_not_active", default="This unit is no longer active."))
+            raise colander.Invalid(
+                node, _("unit_not_active", default="This unit is no longer active.")
+            )
 
     return validate
 
@@ -139,26 +149,32 @@ class AccountAddSchema(CSRFSchema):
     login = Node(
         colander.String(),
         title=_("login_name", default="Login name"),
-        description=_("login_hint", default="Lower-case letters, digits, '.', '_' or '-'; "
-                      "it cannot be changed later."),
+        description=_(
+            "login_hint",
+            default="Lower-case letters, digits, '.', '_' or '-'; it cannot be changed later.",
+        ),
         preparer=_login,
         validator=deferred_login_validator,
-        widget=deform.widget.TextInputWidget(attributes={"autocomplete": "off",
-                                                         "maxlength": "32"}),
+        widget=deform.widget.TextInputWidget(attributes={"autocomplete": "off", "maxlength": "32"}),
     )
     name = person_name_node()
     org = Node(
         colander.String(),
         title=_("home_unit_code", default="Home unit (code)"),
-        description=_("home_unit_hint", default="This unit's code or the code of a unit below "
-                      "it. Permissions on the account follow its home unit."),
+        description=_(
+            "home_unit_hint",
+            default="This unit's code or the code of a unit below "
+            "it. Permissions on the account follow its home unit.",
+        ),
         preparer=_strip,
         default=deferred_context_code,
         validator=deferred_home_unit_validator,
     )
     password = new_password_node(
-        "password", _("initial_password", default="Initial password"),
-        validator=policy_validator(""))
+        "password",
+        _("initial_password", default="Initial password"),
+        validator=policy_validator(""),
+    )
 
     validator = staticmethod(_password_not_login)
 
@@ -170,8 +186,10 @@ class AccountEditSchema(CSRFSchema):
         colander.Boolean(),
         title=_("status", default="Status"),
         label=_("account_active_label", default="Active (may log in)"),
-        description=_("account_active_hint", default="Deactivating ends the person's "
-                      "sessions and API tokens at once."),
+        description=_(
+            "account_active_hint",
+            default="Deactivating ends the person's sessions and API tokens at once.",
+        ),
         widget=deform.widget.CheckboxWidget(),
         missing=False,
     )
@@ -186,15 +204,16 @@ class AccountEditSchema(CSRFSchema):
 # -- passwords ---------------------------------------------------------------------------
 class PasswordResetSchema(CSRFSchema):
     password = new_password_node(
-        "password", _("new_password", default="New password"),
-        validator=deferred_reset_validator)
+        "password", _("new_password", default="New password"), validator=deferred_reset_validator
+    )
 
 
 def _new_differs_from_old(form, value):
     if value["new_password"] == value["old_password"]:
         error = colander.Invalid(form)
-        error["new_password"] = _("password_unchanged",
-                                  default="Choose a password different from the current one.")
+        error["new_password"] = _(
+            "password_unchanged", default="Choose a password different from the current one."
+        )
         raise error
 
 
@@ -205,8 +224,10 @@ class PasswordChangeSchema(CSRFSchema):
         widget=deform.widget.PasswordWidget(attributes={"autocomplete": "current-password"}),
     )
     new_password = new_password_node(
-        "new_password", _("new_password", default="New password"),
-        validator=deferred_own_password_validator)
+        "new_password",
+        _("new_password", default="New password"),
+        validator=deferred_own_password_validator,
+    )
 
     validator = staticmethod(_new_differs_from_old)
 
@@ -221,11 +242,13 @@ def deferred_grant_unit_validator(node, kw):
         if unit is None:
             raise colander.Invalid(node, _("unknown_unit", default="No such organisation unit."))
         if not request.has_permission(Permission.ROLE_GRANT, unit):
-            raise colander.Invalid(node, _("no_grant_here",
-                                           default="You may not grant roles at this unit."))
+            raise colander.Invalid(
+                node, _("no_grant_here", default="You may not grant roles at this unit.")
+            )
         if not unit.active:
-            raise colander.Invalid(node, _("unit_not_active",
-                                           default="This unit is no longer active."))
+            raise colander.Invalid(
+                node, _("unit_not_active", default="This unit is no longer active.")
+            )
 
     return validate
 
@@ -240,14 +263,18 @@ def deferred_grant_validator(node, kw):
         if not can_grant(role, unit):
             error["org"] = _("role_not_here", default="This role cannot be granted at this unit.")
         elif (role, unit.code) in account.grants:
-            error["role"] = _("role_already_held",
-                              default="The account already holds this role at this unit.")
+            error["role"] = _(
+                "role_already_held", default="The account already holds this role at this unit."
+            )
         # 三员分立: one person is never two of the system, security and audit admins.
         elif role in ADMIN_ROLES and any(
             held in ADMIN_ROLES and held != role for held, _code in account.grants
         ):
-            error["role"] = _("admin_roles_exclusive", default="An account may hold only one "
-                              "of the system, security and audit administrator roles.")
+            error["role"] = _(
+                "admin_roles_exclusive",
+                default="An account may hold only one "
+                "of the system, security and audit administrator roles.",
+            )
         if error.children:
             raise error
 
@@ -263,18 +290,21 @@ class GrantRoleSchema(CSRFSchema):
     role = Node(
         colander.String(),
         title=_("role", default="Role"),
-        widget=deform.widget.SelectWidget(values=[
-            ("", _("choose_role", default="Choose a role…")),
-            *((role.value, role_title(role.value)) for role in Role),
-        ]),
+        widget=deform.widget.SelectWidget(
+            values=[
+                ("", _("choose_role", default="Choose a role…")),
+                *((role.value, role_title(role.value)) for role in Role),
+            ]
+        ),
         validator=colander.OneOf([r.value for r in Role], msg_err=NOT_LISTED),
     )
     org = Node(
         colander.String(),
         title=_("unit_code", default="Unit code"),
         default=deferred_account_home,
-        description=_("grant_unit_hint",
-                      default="The role holds at this unit and every unit below it."),
+        description=_(
+            "grant_unit_hint", default="The role holds at this unit and every unit below it."
+        ),
         preparer=_strip,
         validator=deferred_grant_unit_validator,
     )
@@ -304,10 +334,17 @@ def parse_query(schema, raw: dict, translate) -> tuple[dict, dict]:
 
 
 class AccountSearchSchema(colander.MappingSchema):
-    q = Node(colander.String(), preparer=_strip, missing="",
-             validator=colander.Length(max=64, max_err=TOO_LONG))
-    status = Node(colander.String(), missing="",
-                  validator=colander.OneOf(("",) + ACCOUNT_STATUSES, msg_err=NOT_LISTED))
+    q = Node(
+        colander.String(),
+        preparer=_strip,
+        missing="",
+        validator=colander.Length(max=64, max_err=TOO_LONG),
+    )
+    status = Node(
+        colander.String(),
+        missing="",
+        validator=colander.OneOf(("",) + ACCOUNT_STATUSES, msg_err=NOT_LISTED),
+    )
 
 
 @colander.deferred
@@ -318,8 +355,9 @@ def deferred_event_validator(node, kw):
 def _dates_in_order(form, value):
     if value["date_from"] and value["date_to"] and value["date_from"] > value["date_to"]:
         error = colander.Invalid(form)
-        error["date_to"] = _("date_range_reversed",
-                             default="The end date is before the start date.")
+        error["date_to"] = _(
+            "date_range_reversed", default="The end date is before the start date."
+        )
         raise error
 
 
@@ -327,11 +365,22 @@ class AuditFilterSchema(colander.MappingSchema):
     date_from = Node(LocalDate(), missing=None)
     date_to = Node(LocalDate(), missing=None)
     event = Node(colander.String(), missing="", validator=deferred_event_validator)
-    actor = Node(colander.String(), missing="", preparer=_login,
-                 validator=colander.Length(max=64, max_err=TOO_LONG))
-    outcome = Node(colander.String(), missing="",
-                   validator=colander.OneOf(("",) + OUTCOMES, msg_err=NOT_LISTED))
-    target = Node(colander.String(), missing="", preparer=_strip,
-                  validator=colander.Length(max=255, max_err=TOO_LONG))
+    actor = Node(
+        colander.String(),
+        missing="",
+        preparer=_login,
+        validator=colander.Length(max=64, max_err=TOO_LONG),
+    )
+    outcome = Node(
+        colander.String(),
+        missing="",
+        validator=colander.OneOf(("",) + OUTCOMES, msg_err=NOT_LISTED),
+    )
+    target = Node(
+        colander.String(),
+        missing="",
+        preparer=_strip,
+        validator=colander.Length(max=255, max_err=TOO_LONG),
+    )
 
     validator = staticmethod(_dates_in_order)

@@ -159,9 +159,12 @@ class PostgresBackend:
 
     def _exists(self, dbname) -> bool:
         with self.admin.connect() as c:
-            return c.exec_driver_sql(
-                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": dbname}
-            ).scalar() is not None
+            return (
+                c.exec_driver_sql(
+                    "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": dbname}
+                ).scalar()
+                is not None
+            )
 
 
 def base_settings(tmp_root) -> dict:
@@ -272,8 +275,9 @@ def csrf_token(testapp) -> str:
 
 
 def api_token(testapp, login_name, password=DEMO_PASSWORD) -> str:
-    res = testapp.post_json("/api/v1/tokens", {"login": login_name, "password": password},
-                            status=201)
+    res = testapp.post_json(
+        "/api/v1/tokens", {"login": login_name, "password": password}, status=201
+    )
     return res.json["token"]
 
 

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from forms.model import FormDefinition
+from forms.periods import beijing_today, period_of
 from forms.validation import FormValidator
 from portal.demo_data.records import BUILDERS, Visit
 from portal.demo_data.synthetic import person_name
 from portal.models import utcnow
 from portal.services.submissions import SUBMITTED
-from portal.views.common import BEIJING
 
 # The author of every generated row: `author = 'demo-data'` finds (or deletes) them all.
 DEMO_AUTHOR = "demo-data"
@@ -133,10 +133,6 @@ class Plan:
             (i, min(CHUNK, self.records - start))
             for i, start in enumerate(range(0, self.records, CHUNK))
         ]
-
-
-def beijing_today() -> dt.date:
-    return dt.datetime.now(BEIJING).date()
 
 
 def make_plan(
@@ -388,16 +384,6 @@ class Checker:
 
 
 # -- generating -----------------------------------------------------------------------------
-def _period(period_type: str, day: dt.date) -> str | None:
-    if period_type == "month":
-        return f"{day.year:04d}-{day.month:02d}"
-    if period_type == "quarter":
-        return f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}"
-    if period_type == "year":
-        return f"{day.year:04d}"
-    return None
-
-
 _UUID4_CLEAR = ~((0xF000 << 64) | (0xC000 << 48))
 _UUID4_SET = (0x4000 << 64) | (0x8000 << 48)
 
@@ -445,7 +431,7 @@ class Generator:
                     "form_version": spec.version,
                     "org_code": unit.code,
                     "org_path": unit.path,
-                    "period": _period(spec.period_type, day),
+                    "period": period_of(spec.period_type, day),
                     "status": SUBMITTED,
                     "author": DEMO_AUTHOR,
                     "created": created,

@@ -397,7 +397,6 @@ def _occupation(rng, age: int) -> str:
     return pick(rng, {"0": 5, "1": 22, "2": 20, "3": 22, "4": 1, "5": 8, "6": 1, "7": 10, "8": 11})
 
 
-
 def _registered_person(p) -> dict:
     """The identity block forms open with: name, record number, sex, birth date, ID."""
     data = {
@@ -409,6 +408,7 @@ def _registered_person(p) -> dict:
     if p.id_number:
         data["id_number"] = p.id_number
     return data
+
 
 def personal_info(v: Visit) -> dict:
     rng, unit, day = v.rng, v.unit, v.day

@@ -26,9 +26,17 @@ def extract(output: str = POT) -> str:
     """Run lingua's extractor over the portal package into `output`."""
     root = os.path.dirname(PACKAGE_DIR)
     subprocess.run(  # noqa: S603 - fixed arguments, our own executable
-        [os.path.join(os.path.dirname(sys.executable), "pot-create"),
-         "-c", os.path.join(root, "lingua.cfg"), "-o", output, "portal"],
-        cwd=root, check=True, capture_output=True,
+        [
+            os.path.join(os.path.dirname(sys.executable), "pot-create"),
+            "-c",
+            os.path.join(root, "lingua.cfg"),
+            "-o",
+            output,
+            "portal",
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
     )
     return output
 

@@ -42,15 +42,25 @@ def password_problems(password: str, login: str) -> list:
     """Translation strings explaining what the password lacks; empty when it is acceptable."""
     problems = []
     if len(password) < MIN_PASSWORD_LENGTH:
-        problems.append(_("password_too_short", default="At least ${n} characters.",
-                          mapping={"n": MIN_PASSWORD_LENGTH}))
+        problems.append(
+            _(
+                "password_too_short",
+                default="At least ${n} characters.",
+                mapping={"n": MIN_PASSWORD_LENGTH},
+            )
+        )
     classes = sum(
         bool(re.search(pattern, password))
         for pattern in (r"[a-z]", r"[A-Z]", r"[0-9]", r"[^a-zA-Z0-9]")
     )
     if classes < 3:
-        problems.append(_("password_classes", default="Use at least 3 of: lower-case letters, "
-                          "upper-case letters, digits, symbols."))
+        problems.append(
+            _(
+                "password_classes",
+                default="Use at least 3 of: lower-case letters, "
+                "upper-case letters, digits, symbols.",
+            )
+        )
     if login and login.lower() in password.lower():
         problems.append(_("password_contains_login", default="Must not contain the login name."))
     return problems
@@ -80,8 +90,15 @@ def authenticate(request, login: str, password: str) -> LoginResult:
 
     if throttle is not None and throttle.locked_until and throttle.locked_until > now:
         verify_password(_DUMMY_HASH, password)
-        audit.record(request, "login", "failure", target=login, unit=_home(request, account),
-                     detail={"actor": login, "reason": "locked"}, independent=True)
+        audit.record(
+            request,
+            "login",
+            "failure",
+            target=login,
+            unit=_home(request, account),
+            detail={"actor": login, "reason": "locked"},
+            independent=True,
+        )
         return LoginResult(None, "locked")
 
     if account is not None:
@@ -100,13 +117,25 @@ def authenticate(request, login: str, password: str) -> LoginResult:
     failures = (throttle.failures if throttle and not _expired_lock(throttle, now) else 0) + 1
     locked = failures >= MAX_FAILURES
     audit.after_request(request, lambda s: _count_failure(s, login, failures, locked, now))
-    audit.record(request, "login", "failure", target=login, unit=_home(request, account),
-                 detail={"actor": login, "reason": "bad_credentials"}, independent=True)
+    audit.record(
+        request,
+        "login",
+        "failure",
+        target=login,
+        unit=_home(request, account),
+        detail={"actor": login, "reason": "bad_credentials"},
+        independent=True,
+    )
     if locked:
-        audit.record(request, "account.lockout", "success", target=login,
-                     unit=_home(request, account),
-                     detail={"actor": login, "minutes": LOCKOUT.seconds // 60},
-                     independent=True)
+        audit.record(
+            request,
+            "account.lockout",
+            "success",
+            target=login,
+            unit=_home(request, account),
+            detail={"actor": login, "minutes": LOCKOUT.seconds // 60},
+            independent=True,
+        )
     return LoginResult(None, "bad_credentials")
 
 
@@ -138,8 +167,13 @@ def _home(request, account):
 def create_account(site, login: str, name: str, org: str, password: str) -> Account:
     """Add an account homed at unit `org`. Raises ValueError with a translation string."""
     if not valid_login(login):
-        raise ValueError(_("login_invalid", default="Login: 2–32 lower-case letters, digits, "
-                           "'.', '_' or '-', starting with a letter."))
+        raise ValueError(
+            _(
+                "login_invalid",
+                default="Login: 2–32 lower-case letters, digits, "
+                "'.', '_' or '-', starting with a letter.",
+            )
+        )
     if login in site["accounts"]:
         raise ValueError(_("login_taken", default="This login is already taken."))
     if site.unit_by_code(org) is None:

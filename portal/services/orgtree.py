@@ -865,9 +865,7 @@ class _Importer:
                 events.append(("org.deactivate", unit, audit_detail(ended)))
             if changes:
                 events.append(("org.update", unit, {"changes": audit_detail(changes)}))
-        _relocate(
-            self.request.dbsession, [(path, unit) for unit, _old, path in moving], created
-        )
+        _relocate(self.request.dbsession, [(path, unit) for unit, _old, path in moving], created)
         for event, unit, detail in events:
             self.record(event, unit, unit.code, detail)
 

@@ -11,7 +11,6 @@ live in ZODB.
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
+from forms import periods
 from forms.identifiers import mask_pii
 from forms.messages import Message
 from portal import audit
@@ -64,12 +64,6 @@ _TYPE_ERRORS = frozenset(
     )
 )
 
-_PERIODS = {
-    "month": (re.compile(r"(\d{4})-(0[1-9]|1[0-2])\Z"), "2026-10"),
-    "quarter": (re.compile(r"(\d{4})-Q([1-4])\Z"), "2026-Q3"),
-    "year": (re.compile(r"(\d{4})\Z"), "2026"),
-}
-
 
 class Invalid(Exception):
     """The submission does not validate: messages (forms' Message or a translation string)
@@ -91,20 +85,6 @@ class Accepted:
 
 
 # -- periods -------------------------------------------------------------------------------
-def period_start(period_type: str, period: str) -> dt.date | None:
-    """The first day of a well-formed period of that type, else None."""
-    pattern = _PERIODS.get(period_type)
-    match = pattern[0].match(period) if pattern and isinstance(period, str) else None
-    if match is None:
-        return None
-    year = int(match.group(1))
-    if period_type == "month":
-        return dt.date(year, int(match.group(2)), 1)
-    if period_type == "quarter":
-        return dt.date(year, 3 * int(match.group(2)) - 2, 1)
-    return dt.date(year, 1, 1)
-
-
 def period_problem(period_type: str, period: Any, today: dt.date):
     """Why `period` does not fit a form with this period type (a translation string), or
     None. Periods that have not begun cannot be reported on."""
@@ -119,14 +99,14 @@ def period_problem(period_type: str, period: Any, today: dt.date):
         return _(
             "submission_period_required",
             default="Enter the reporting period, such as ${example}.",
-            mapping={"example": _PERIODS[period_type][1]},
+            mapping={"example": periods.example(period_type)},
         )
-    start = period_start(period_type, period)
+    start = periods.period_start(period_type, period)
     if start is None:
         return _(
             "submission_period_format",
             default="Enter the period as ${example}.",
-            mapping={"example": _PERIODS[period_type][1]},
+            mapping={"example": periods.example(period_type)},
         )
     if start > today:
         return _(
@@ -378,7 +358,7 @@ def save_draft(
     errors = {k: m for k, m in errors.items() if getattr(m, "id", None) in _TYPE_ERRORS}
     # Files must be the caller's to use even in a draft; whether they fit waits for submit.
     errors = attachments.check(request, current, data, original and original.id, errors, fit=False)
-    if period and period_start(current.definition.period_type, period) is None:
+    if period and periods.period_start(current.definition.period_type, period) is None:
         errors = {"period": period_problem(current.definition.period_type, period, today), **errors}
     if errors:
         raise Invalid(errors)

@@ -47,8 +47,7 @@ def button(name, title, css_class="btn-primary"):
 
 def make_form(request, schema, buttons, formid="account-form", **bindings) -> deform.Form:
     schema = schema().bind(request=request, context=request.context, **bindings)
-    return deform.Form(schema, buttons=buttons, formid=formid,
-                       renderer=FormRenderer(request))
+    return deform.Form(schema, buttons=buttons, formid=formid, renderer=FormRenderer(request))
 
 
 def validate(form, request):
@@ -63,8 +62,13 @@ def validate(form, request):
 
 
 def form_page(request, form_html, title, back_url, **extra):
-    return {"form": form_html, "title": title, "back_url": back_url,
-            "active_nav": "accounts", **extra}
+    return {
+        "form": form_html,
+        "title": title,
+        "back_url": back_url,
+        "active_nav": "accounts",
+        **extra,
+    }
 
 
 # -- lookups -----------------------------------------------------------------------------
@@ -78,14 +82,19 @@ def grant_rows(request, account) -> list[dict]:
     may_change = account.login != request.identity.login
     for role, code in account.grants:
         unit = request.root_site.unit_by_code(code)
-        rows.append({
-            "role": role,
-            "code": code,
-            "unit": unit,
-            "can_revoke": may_change and (
-                request.has_permission(Permission.ROLE_GRANT, unit if unit is not None
-                                       else account)),
-        })
+        rows.append(
+            {
+                "role": role,
+                "code": code,
+                "unit": unit,
+                "can_revoke": may_change
+                and (
+                    request.has_permission(
+                        Permission.ROLE_GRANT, unit if unit is not None else account
+                    )
+                ),
+            }
+        )
     return rows
 
 
@@ -102,16 +111,22 @@ def list_url(request, account):
 
 
 # -- the accounts of a subtree -----------------------------------------------------------
-@view_config(context=OrgUnit, name="accounts", renderer="portal:templates/account_list.pt",
-             permission=Permission.ACCOUNT_VIEW)
+@view_config(
+    context=OrgUnit,
+    name="accounts",
+    renderer="portal:templates/account_list.pt",
+    permission=Permission.ACCOUNT_VIEW,
+)
 def account_list(request):
     unit = request.context
     site = request.root_site
-    search, errors = parse_query(AccountSearchSchema(),
-                                 {k: request.GET.get(k, "") for k in ("q", "status")},
-                                 request.localizer.translate)
+    search, errors = parse_query(
+        AccountSearchSchema(),
+        {k: request.GET.get(k, "") for k in ("q", "status")},
+        request.localizer.translate,
+    )
     needle = search["q"].lower()
-    locked = (lockouts(request.dbsession) if search["status"] == "locked" else None)
+    locked = lockouts(request.dbsession) if search["status"] == "locked" else None
     now = models.utcnow()
 
     paths: dict[str, str | None] = {}  # unit code -> path, computed once per unit
@@ -134,13 +149,16 @@ def account_list(request):
         matches.append(account)
 
     pager = Pager(request, page_number(request), len(matches))
-    shown = matches[pager.offset:pager.offset + pager.size]
+    shown = matches[pager.offset : pager.offset + pager.size]
     throttles = lockouts(request.dbsession, [a.login for a in shown]) if shown else {}
-    rows = [{
-        "account": account,
-        "home": site.unit_by_code(account.org),
-        "locked": is_locked(throttles.get(account.login), now),
-    } for account in shown]
+    rows = [
+        {
+            "account": account,
+            "home": site.unit_by_code(account.org),
+            "locked": is_locked(throttles.get(account.login), now),
+        }
+        for account in shown
+    ]
     return {
         "unit": unit,
         "rows": rows,
@@ -152,14 +170,18 @@ def account_list(request):
     }
 
 
-@view_config(context=OrgUnit, name="add-account", renderer="portal:templates/account_form.pt",
-             permission=Permission.ACCOUNT_EDIT)
+@view_config(
+    context=OrgUnit,
+    name="add-account",
+    renderer="portal:templates/account_form.pt",
+    permission=Permission.ACCOUNT_EDIT,
+)
 def account_add(request):
     unit = request.context
-    form = make_form(request, AccountAddSchema, [
-        button("save", _("create_account", default="Create account"))])
-    title = _("add_account_title", default="New account in ${unit}",
-              mapping={"unit": unit.name})
+    form = make_form(
+        request, AccountAddSchema, [button("save", _("create_account", default="Create account"))]
+    )
+    title = _("add_account_title", default="New account in ${unit}", mapping={"unit": unit.name})
     back_url = request.resource_url(unit, "accounts")
     if request.method != "POST":
         return form_page(request, form.render(), title, back_url)
@@ -167,25 +189,39 @@ def account_add(request):
     if values is None:
         return form_page(request, html, title, back_url)
     site = request.root_site
-    account = create_account(site, values["login"], values["name"], values["org"],
-                             values["password"])
-    audit.record(request, "account.create", target=account.login,
-                 unit=site.unit_by_code(account.org),
-                 detail={"name": account.name, "org": account.org})
-    flash(request, _("account_created", default="Account ${login} created. A security "
-                     "administrator can now grant it roles.", mapping={"login": account.login}))
+    account = create_account(
+        site, values["login"], values["name"], values["org"], values["password"]
+    )
+    audit.record(
+        request,
+        "account.create",
+        target=account.login,
+        unit=site.unit_by_code(account.org),
+        detail={"name": account.name, "org": account.org},
+    )
+    flash(
+        request,
+        _(
+            "account_created",
+            default="Account ${login} created. A security administrator can now grant it roles.",
+            mapping={"login": account.login},
+        ),
+    )
     return HTTPSeeOther(request.resource_url(account))
 
 
 # -- one account -------------------------------------------------------------------------
-@view_config(context=Account, renderer="portal:templates/account_view.pt",
-             permission=Permission.ACCOUNT_VIEW)
+@view_config(
+    context=Account, renderer="portal:templates/account_view.pt", permission=Permission.ACCOUNT_VIEW
+)
 def account_view(request):
     account = request.context
     throttle = request.dbsession.get(models.LoginThrottle, account.login)
     sessions = request.dbsession.scalar(
-        select(func.count()).select_from(models.AuthSession)
-        .where(models.AuthSession.login == account.login))
+        select(func.count())
+        .select_from(models.AuthSession)
+        .where(models.AuthSession.login == account.login)
+    )
     return {
         "account": account,
         "home": home_unit(request, account),
@@ -203,23 +239,33 @@ def account_view(request):
     }
 
 
-@view_config(context=Account, name="edit", renderer="portal:templates/account_form.pt",
-             permission=Permission.ACCOUNT_EDIT)
+@view_config(
+    context=Account,
+    name="edit",
+    renderer="portal:templates/account_form.pt",
+    permission=Permission.ACCOUNT_EDIT,
+)
 def account_edit(request):
     account = request.context
-    form = make_form(request, AccountEditSchema, [button("save", _("save", default="Save"))],
-                     account=account)
-    title = _("edit_account_title", default="Edit account ${login}",
-              mapping={"login": account.login})
+    form = make_form(
+        request, AccountEditSchema, [button("save", _("save", default="Save"))], account=account
+    )
+    title = _(
+        "edit_account_title", default="Edit account ${login}", mapping={"login": account.login}
+    )
     back_url = request.resource_url(account)
     if request.method != "POST":
-        return form_page(request, form.render({"name": account.name, "active": account.active}),
-                         title, back_url)
+        return form_page(
+            request, form.render({"name": account.name, "active": account.active}), title, back_url
+        )
     values, html = validate(form, request)
     if values is None:
         return form_page(request, html, title, back_url)
-    changes = {key: [getattr(account, key), values[key]] for key in ("name", "active")
-               if key in values and getattr(account, key) != values[key]}
+    changes = {
+        key: [getattr(account, key), values[key]]
+        for key in ("name", "active")
+        if key in values and getattr(account, key) != values[key]
+    }
     if not changes:
         flash(request, _("nothing_changed", default="Nothing was changed."))
         return HTTPSeeOther(back_url)
@@ -228,27 +274,48 @@ def account_edit(request):
     detail = {"changes": changes}
     if "active" in changes and not account.active:
         detail["sessions_ended"] = end_sessions(request.dbsession, account.login)
-    audit.record(request, "account.update", target=account.login,
-                 unit=home_unit(request, account), detail=detail)
-    flash(request, _("account_saved", default="Account ${login} saved.",
-                     mapping={"login": account.login}))
+    audit.record(
+        request,
+        "account.update",
+        target=account.login,
+        unit=home_unit(request, account),
+        detail=detail,
+    )
+    flash(
+        request,
+        _("account_saved", default="Account ${login} saved.", mapping={"login": account.login}),
+    )
     return HTTPSeeOther(back_url)
 
 
-@view_config(context=Account, name="reset-password", renderer="portal:templates/account_form.pt",
-             permission=Permission.ACCOUNT_EDIT)
+@view_config(
+    context=Account,
+    name="reset-password",
+    renderer="portal:templates/account_form.pt",
+    permission=Permission.ACCOUNT_EDIT,
+)
 def account_reset_password(request):
     account = request.context
     if account.login == request.identity.login:
         # Your own password needs the current one: that is the change-password page.
         return HTTPSeeOther(request.resource_url(request.root_site, "password"))
-    form = make_form(request, PasswordResetSchema, [
-        button("save", _("set_password", default="Set password"))], account=account)
-    title = _("reset_password_title", default="New password for ${login}",
-              mapping={"login": account.login})
+    form = make_form(
+        request,
+        PasswordResetSchema,
+        [button("save", _("set_password", default="Set password"))],
+        account=account,
+    )
+    title = _(
+        "reset_password_title",
+        default="New password for ${login}",
+        mapping={"login": account.login},
+    )
     back_url = request.resource_url(account)
-    intro = _("reset_password_intro", default="The person's open sessions and API tokens "
-              "end; tell them the new password by a safe channel.")
+    intro = _(
+        "reset_password_intro",
+        default="The person's open sessions and API tokens "
+        "end; tell them the new password by a safe channel.",
+    )
     if request.method != "POST":
         return form_page(request, form.render(), title, back_url, intro=intro)
     values, html = validate(form, request)
@@ -256,39 +323,69 @@ def account_reset_password(request):
         return form_page(request, html, title, back_url, intro=intro)
     set_password(account, values["password"])
     ended = end_sessions(request.dbsession, account.login)
-    audit.record(request, "account.password", target=account.login,
-                 unit=home_unit(request, account),
-                 detail={"by": "admin", "sessions_ended": ended})
-    flash(request, _("password_set", default="New password set for ${login}.",
-                     mapping={"login": account.login}))
+    audit.record(
+        request,
+        "account.password",
+        target=account.login,
+        unit=home_unit(request, account),
+        detail={"by": "admin", "sessions_ended": ended},
+    )
+    flash(
+        request,
+        _(
+            "password_set",
+            default="New password set for ${login}.",
+            mapping={"login": account.login},
+        ),
+    )
     return HTTPSeeOther(back_url)
 
 
-@view_config(context=Account, name="unlock", request_method="POST",
-             permission=Permission.ACCOUNT_EDIT)
+@view_config(
+    context=Account, name="unlock", request_method="POST", permission=Permission.ACCOUNT_EDIT
+)
 def account_unlock(request):
     account = request.context
     row = unlock(request.dbsession, account.login)
     if row is not None:
-        audit.record(request, "account.unlock", target=account.login,
-                     unit=home_unit(request, account),
-                     detail={"failures": row.failures,
-                             "locked_until": row.locked_until.isoformat()
-                             if row.locked_until else None})
-        flash(request, _("account_unlocked", default="Account ${login} unlocked.",
-                         mapping={"login": account.login}))
+        audit.record(
+            request,
+            "account.unlock",
+            target=account.login,
+            unit=home_unit(request, account),
+            detail={
+                "failures": row.failures,
+                "locked_until": row.locked_until.isoformat() if row.locked_until else None,
+            },
+        )
+        flash(
+            request,
+            _(
+                "account_unlocked",
+                default="Account ${login} unlocked.",
+                mapping={"login": account.login},
+            ),
+        )
     return HTTPSeeOther(request.resource_url(account))
 
 
 # -- roles -------------------------------------------------------------------------------
-@view_config(context=Account, name="roles", renderer="portal:templates/account_roles.pt",
-             permission=Permission.ROLE_GRANT)
+@view_config(
+    context=Account,
+    name="roles",
+    renderer="portal:templates/account_roles.pt",
+    permission=Permission.ROLE_GRANT,
+)
 def account_roles(request):
     account = request.context
     is_self = account.login == request.identity.login
-    form = make_form(request, GrantRoleSchema, [
-        button("grant", _("grant_role", default="Grant role"))],
-        formid="grant-form", account=account)
+    form = make_form(
+        request,
+        GrantRoleSchema,
+        [button("grant", _("grant_role", default="Grant role"))],
+        formid="grant-form",
+        account=account,
+    )
     if request.method != "POST":
         form_html = None if is_self else form.render()
     elif is_self:
@@ -301,9 +398,13 @@ def account_roles(request):
         if values is not None:
             unit = request.root_site.unit_by_code(values["org"])
             grant_role(account, values["role"], unit)
-            audit.record(request, "role.grant", target=account.login, unit=unit,
-                         detail={"role": values["role"], "org": unit.code,
-                                 "home": account.org})
+            audit.record(
+                request,
+                "role.grant",
+                target=account.login,
+                unit=unit,
+                detail={"role": values["role"], "org": unit.code, "home": account.org},
+            )
             flash(request, _("role_granted", default="Role granted."))
             return HTTPSeeOther(request.resource_url(account, "roles"))
     return {
@@ -333,20 +434,32 @@ def _revoke(request, account):
         if not request.has_permission(Permission.ROLE_GRANT, unit):
             raise HTTPForbidden()
         revoke_role(account, role, unit)
-    audit.record(request, "role.revoke", target=account.login, unit=unit,
-                 detail={"role": role, "org": code, "home": account.org})
+    audit.record(
+        request,
+        "role.revoke",
+        target=account.login,
+        unit=unit,
+        detail={"role": role, "org": code, "home": account.org},
+    )
     flash(request, _("role_revoked", default="Role revoked."))
     return HTTPSeeOther(request.resource_url(account, "roles"))
 
 
 # -- one's own password ------------------------------------------------------------------
-@view_config(context=Site, name="password", renderer="portal:templates/password.pt",
-             permission=Permission.HOME)
+@view_config(
+    context=Site,
+    name="password",
+    renderer="portal:templates/password.pt",
+    permission=Permission.HOME,
+)
 def password_change(request):
     identity = request.identity
-    form = make_form(request, PasswordChangeSchema, [
-        button("change", _("change_password", default="Change password"))],
-        formid="password-form")
+    form = make_form(
+        request,
+        PasswordChangeSchema,
+        [button("change", _("change_password", default="Change password"))],
+        formid="password-form",
+    )
     if request.method != "POST":
         return {"form": form.render(), "active_nav": ""}
     values, html = validate(form, request)
@@ -355,21 +468,36 @@ def password_change(request):
     account = identity.account
     # Checked like a login, so a borrowed session cannot guess the password unthrottled.
     if authenticate(request, identity.login, values["old_password"]).status != "ok":
-        audit.record(request, "account.password", "failure", target=identity.login,
-                     unit=home_unit(request, account),
-                     detail={"by": "self", "reason": "wrong_current_password"})
+        audit.record(
+            request,
+            "account.password",
+            "failure",
+            target=identity.login,
+            unit=home_unit(request, account),
+            detail={"by": "self", "reason": "wrong_current_password"},
+        )
         error = colander.Invalid(form.schema)
-        error["old_password"] = _("current_password_wrong",
-                                  default="This is not your current password.")
+        error["old_password"] = _(
+            "current_password_wrong", default="This is not your current password."
+        )
         form.widget.handle_error(form, error)
         return {"form": form.render(), "active_nav": ""}
     set_password(account, values["new_password"])
     ended = end_sessions(request.dbsession, identity.login)
-    audit.record(request, "account.password", target=identity.login,
-                 unit=home_unit(request, account),
-                 detail={"by": "self", "sessions_ended": ended})
+    audit.record(
+        request,
+        "account.password",
+        target=identity.login,
+        unit=home_unit(request, account),
+        detail={"by": "self", "sessions_ended": ended},
+    )
     # Every session ended, this one too; the browser continues in a fresh one.
     headers = remember(request, identity.login)
-    flash(request, _("password_changed", default="Your password was changed. Other sessions "
-                     "and API tokens were ended."))
+    flash(
+        request,
+        _(
+            "password_changed",
+            default="Your password was changed. Other sessions and API tokens were ended.",
+        ),
+    )
     return HTTPSeeOther(request.resource_url(request.root_site, "password"), headers=headers)

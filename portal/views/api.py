@@ -30,12 +30,19 @@ def json_body(request):
     return body if isinstance(body, dict) else None
 
 
-@view_config(route_name="api_tokens", request_method="POST", renderer="json",
-             permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+@view_config(
+    route_name="api_tokens",
+    request_method="POST",
+    renderer="json",
+    permission=NO_PERMISSION_REQUIRED,
+    require_csrf=False,
+)
 def create_token(request):
     body = json_body(request)
-    if body is None or not isinstance(body.get("login"), str) or not isinstance(
-        body.get("password"), str
+    if (
+        body is None
+        or not isinstance(body.get("login"), str)
+        or not isinstance(body.get("password"), str)
     ):
         return json_error(request, 400, 'expected JSON {"login": ..., "password": ...}')
     result = authenticate(request, body["login"], body["password"])
@@ -44,15 +51,24 @@ def create_token(request):
         return json_error(request, 401, "wrong login or password, or the account is locked")
     account = result.account
     token = issue_api_token(request, account.login, TOKEN_LIFETIME)
-    audit.record(request, "login", "success", target=account.login,
-                 unit=request.root_site.unit_by_code(account.org),
-                 detail={"actor": account.login, "via": "token"})
+    audit.record(
+        request,
+        "login",
+        "success",
+        target=account.login,
+        unit=request.root_site.unit_by_code(account.org),
+        detail={"actor": account.login, "via": "token"},
+    )
     request.response.status_int = 201
     return {"token": token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
 
 
-@view_config(route_name="api_token_current", request_method="DELETE", renderer="json",
-             permission=Permission.HOME)
+@view_config(
+    route_name="api_token_current",
+    request_method="DELETE",
+    renderer="json",
+    permission=Permission.HOME,
+)
 def revoke_token(request):
     from portal import models
 
@@ -65,8 +81,7 @@ def revoke_token(request):
     return HTTPNoContent()
 
 
-@view_config(route_name="api_me", request_method="GET", renderer="json",
-             permission=Permission.HOME)
+@view_config(route_name="api_me", request_method="GET", renderer="json", permission=Permission.HOME)
 def me(request):
     identity = request.identity
     account = identity.account
@@ -94,8 +109,9 @@ def orgunit_json(unit) -> dict:
     }
 
 
-@view_config(route_name="api_orgunit", request_method="GET", renderer="json",
-             permission=Permission.HOME)
+@view_config(
+    route_name="api_orgunit", request_method="GET", renderer="json", permission=Permission.HOME
+)
 def orgunit(request):
     unit = request.root_site.unit_by_code(request.matchdict["code"])
     if unit is None:
@@ -115,8 +131,8 @@ def openapi_spec() -> dict:
     return _spec_cache["spec"]
 
 
-@view_config(route_name="api_openapi", request_method="GET", renderer="json",
-             permission=Permission.HOME)
+@view_config(
+    route_name="api_openapi", request_method="GET", renderer="json", permission=Permission.HOME
+)
 def openapi(request):
     return openapi_spec()
-

@@ -19,8 +19,12 @@ def _safe_next(request, value):
     return request.application_url + "/"
 
 
-@view_config(route_name="login", renderer="portal:templates/login.pt",
-             permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+@view_config(
+    route_name="login",
+    renderer="portal:templates/login.pt",
+    permission=NO_PERMISSION_REQUIRED,
+    require_csrf=False,
+)
 def login_view(request):
     next_url = request.params.get("next", "")
     login = ""
@@ -36,9 +40,14 @@ def login_view(request):
             if result.status == "ok":
                 account = result.account
                 headers = remember(request, account.login)
-                audit.record(request, "login", "success", target=account.login,
-                             unit=request.root_site.unit_by_code(account.org),
-                             detail={"actor": account.login, "via": "form"})
+                audit.record(
+                    request,
+                    "login",
+                    "success",
+                    target=account.login,
+                    unit=request.root_site.unit_by_code(account.org),
+                    detail={"actor": account.login, "via": "form"},
+                )
                 return HTTPSeeOther(_safe_next(request, next_url), headers=headers)
             error = BAD_LOGIN
             request.response.status_int = 200

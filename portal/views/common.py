@@ -9,12 +9,11 @@ from urllib.parse import urlencode
 from deform.template import ZPTTemplateLoader, default_dir
 from translationstring import ChameleonTranslate
 
+from forms.periods import BEIJING
 from portal.i18n import translate
 
 FLASH_QUEUE = "portal"
 PAGE_SIZE = 50
-# Beijing has kept UTC+8 without daylight saving since 1991; SQL stores naive UTC.
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
 def flash(request, message) -> None:

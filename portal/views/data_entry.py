@@ -21,7 +21,9 @@ from pyramid.renderers import render, render_to_response
 from pyramid.view import view_config, view_defaults
 
 from forms import display
+from forms import periods as period_lib
 from forms.deform_builder import FormRunner, apply_errors, flatten, take_uploads, unflatten
+from forms.periods import beijing_today
 from portal.i18n import _, forms_language
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission
@@ -29,7 +31,6 @@ from portal.services import attachments, submissions
 from portal.services.forms import CompiledVersion, compiled, forms_folder
 from portal.views import attachments as attachment_views
 from portal.views.common import (
-    BEIJING,
     PAGE_SIZE,
     FormRenderer,
     Pager,
@@ -57,22 +58,9 @@ STATUS_TITLES = {
 ORG, PERIOD, CLIENT_ID = "entry_org", "entry_period", "entry_client_id"
 
 
-def beijing_today() -> dt.date:
-    return dt.datetime.now(BEIJING).date()
-
-
 def recent_periods(period_type: str, today: dt.date) -> list[str]:
     """The periods that have begun, newest first: '2026-10', '2026-Q3' or '2026'."""
-    count = RECENT_PERIODS.get(period_type, 0)
-    if period_type == "month":
-        months = [today.year * 12 + today.month - 1 - i for i in range(count)]
-        return [f"{m // 12}-{m % 12 + 1:02d}" for m in months]
-    if period_type == "quarter":
-        quarters = [today.year * 4 + (today.month - 1) // 3 - i for i in range(count)]
-        return [f"{q // 4}-Q{q % 4 + 1}" for q in quarters]
-    if period_type == "year":
-        return [str(today.year - i) for i in range(count)]
-    return []
+    return period_lib.recent(period_type, today, RECENT_PERIODS.get(period_type, 0))
 
 
 def published_forms(request) -> list[tuple[FormResource, CompiledVersion]]:

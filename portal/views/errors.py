@@ -20,17 +20,25 @@ def forbidden(request):
         query = {"next": request.path_qs} if request.method == "GET" else {}
         return HTTPSeeOther(request.route_url("login", _query=query))
     unit = getattr(request.context, "org_scope", lambda: None)() if request.context else None
-    audit.record(request, "access", "denied", target=request.path[:255], unit=unit,
-                 detail={"method": request.method}, independent=True)
+    audit.record(
+        request,
+        "access",
+        "denied",
+        target=request.path[:255],
+        unit=unit,
+        detail={"method": request.method},
+        independent=True,
+    )
     request.response.status_int = 403
     if wants_json(request):
         request.override_renderer = "json"
         status = 401 if request.identity is None else 403
         request.response.status_int = status
         return {"error": "unauthorized" if status == 401 else "forbidden"}
-    return {"title": _("forbidden_title", default="Not allowed"),
-            "message": _("forbidden_message",
-                         default="You do not have access to this page.")}
+    return {
+        "title": _("forbidden_title", default="Not allowed"),
+        "message": _("forbidden_message", default="You do not have access to this page."),
+    }
 
 
 @notfound_view_config(renderer="portal:templates/error.pt")
@@ -39,10 +47,10 @@ def notfound(request):
     if wants_json(request):
         request.override_renderer = "json"
         return {"error": "not found"}
-    return {"title": _("notfound_title", default="Not found"),
-            "message": _("notfound_message", default="There is no such page.")}
-
-
+    return {
+        "title": _("notfound_title", default="Not found"),
+        "message": _("notfound_message", default="There is no such page."),
+    }
 
 
 @view_config(context=BadCSRFToken, renderer="portal:templates/error.pt")
@@ -51,9 +59,12 @@ def bad_csrf(request):
     if wants_json(request):
         request.override_renderer = "json"
         return {"error": "missing or invalid CSRF token"}
-    return {"title": _("csrf_title", default="The page expired"),
-            "message": _("csrf_message", default="Go back, reload the page and try again. "
-                         "Nothing was saved.")}
+    return {
+        "title": _("csrf_title", default="The page expired"),
+        "message": _(
+            "csrf_message", default="Go back, reload the page and try again. Nothing was saved."
+        ),
+    }
 
 
 @view_config(context=MalformedBody, renderer="portal:templates/error.pt")

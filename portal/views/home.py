@@ -15,11 +15,16 @@ from portal.views.layout import top_units
 
 def login_history(request, login: str) -> dict:
     """The previous successful login and the failed attempts since it."""
-    successes = select(models.AuditEvent).where(
-        models.AuditEvent.event == "login",
-        models.AuditEvent.outcome == "success",
-        models.AuditEvent.target == login,
-    ).order_by(models.AuditEvent.ts.desc(), models.AuditEvent.id.desc()).limit(2)
+    successes = (
+        select(models.AuditEvent)
+        .where(
+            models.AuditEvent.event == "login",
+            models.AuditEvent.outcome == "success",
+            models.AuditEvent.target == login,
+        )
+        .order_by(models.AuditEvent.ts.desc(), models.AuditEvent.id.desc())
+        .limit(2)
+    )
     rows = list(request.dbsession.scalars(successes))
     # rows[0] is this session's own login; rows[1] the one before it.
     current = rows[0] if rows else None

@@ -41,22 +41,28 @@ def navigation(request) -> list[NavItem]:
     units = top_units(request)
     first = units[0] if units else None
     if first is not None and request.has_permission(Permission.ORG_VIEW, first):
-        items.append(NavItem(_("nav_orgs", default="Organisations"),
-                             request.resource_url(first), "orgs"))
+        items.append(
+            NavItem(_("nav_orgs", default="Organisations"), request.resource_url(first), "orgs")
+        )
     for permission, view, title, key in (
         (Permission.ACCOUNT_VIEW, "accounts", _("nav_accounts", default="Accounts"), "accounts"),
         (Permission.AUDIT_VIEW, "audit", _("nav_audit", default="Audit log"), "audit"),
         (Permission.SUBMISSION_CREATE, "forms", _("nav_entry", default="Fill in forms"), "entry"),
-        (Permission.SUBMISSION_VIEW, "submissions",
-         _("nav_submissions", default="Submissions"), "submissions"),
+        (
+            Permission.SUBMISSION_VIEW,
+            "submissions",
+            _("nav_submissions", default="Submissions"),
+            "submissions",
+        ),
     ):
         unit = next((u for u in units if request.has_permission(permission, u)), None)
         if unit is not None:
             items.append(NavItem(title, request.resource_url(unit, view), key))
     forms = request.root_site.get("forms")
     if forms is not None and request.has_permission(Permission.FORM_EDIT, forms):
-        items.append(NavItem(_("nav_forms", default="Form admin"), request.resource_url(forms),
-                             "forms"))
+        items.append(
+            NavItem(_("nav_forms", default="Form admin"), request.resource_url(forms), "forms")
+        )
     return items
 
 

@@ -17,8 +17,9 @@ def breadcrumbs(request, unit):
     return [u for u in reversed(crumbs) if request.has_permission(Permission.ORG_VIEW, u)]
 
 
-@view_config(context=OrgUnit, renderer="portal:templates/orgunit.pt",
-             permission=Permission.ORG_VIEW)
+@view_config(
+    context=OrgUnit, renderer="portal:templates/orgunit.pt", permission=Permission.ORG_VIEW
+)
 def orgunit_view(request):
     unit = request.context
     show_inactive = request.params.get("inactive") == "1"

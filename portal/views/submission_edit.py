@@ -16,12 +16,13 @@ from pyramid.renderers import render
 
 from forms import display
 from forms.model import ATTACHMENT_TYPES
+from forms.periods import beijing_today
 from portal.i18n import _
 from portal.models import Submission
 from portal.services import submissions
 from portal.services.forms import CompiledVersion, forms_folder
 from portal.views.common import flash, local_time
-from portal.views.data_entry import PERIOD, DataEntry, EntryForm, beijing_today
+from portal.views.data_entry import PERIOD, DataEntry, EntryForm
 
 # The hidden control holding the revision the form's values were based on.
 REVISION = "entry_revision"

@@ -89,9 +89,11 @@ def page(browser, live_server):
     # What the Content Security Policy blocked (portal/headers.py) is a problem too.
     page.on(
         "console",
-        lambda m: m.type == "error"
-        and "Content Security Policy" in m.text
-        and page.problems.append(f"blocked: {m.text}"),
+        lambda m: (
+            m.type == "error"
+            and "Content Security Policy" in m.text
+            and page.problems.append(f"blocked: {m.text}")
+        ),
     )
     yield page
     context.close()

@@ -75,9 +75,7 @@ def test_staff_attach_a_photo(page, site_visit_form, output_dir, tmp_path):
     assert shown.locator("a.record-file").inner_text() == "活动现场.jpg"
     thumbnail = shown.locator("img")
     thumbnail.wait_for()
-    wait_until(
-        page, "img => img.complete && img.naturalWidth > 0", thumbnail.element_handle()
-    )
+    wait_until(page, "img => img.complete && img.naturalWidth > 0", thumbnail.element_handle())
     assert thumbnail.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 240]
     page.screenshot(path=os.path.join(output_dir, "attachments-submission.png"), full_page=True)
 

@@ -21,7 +21,9 @@ def history(page, revision):
         row = rows.nth(i)
         cells = row.locator("td")
         shown[row.get_attribute("data-field")] = (
-            cells.nth(1).inner_text().strip(), cells.nth(2).inner_text().strip())
+            cells.nth(1).inner_text().strip(),
+            cells.nth(2).inner_text().strip(),
+        )
     return shown
 
 

@@ -51,16 +51,19 @@ def grant(testapp, login_name, role, org, status=303):
 
 def revoke(testapp, login_name, role, org, status=303):
     token = csrf_token(testapp)
-    return testapp.post(f"/accounts/{login_name}/roles",
-                        {"csrf_token": token, "role": role, "org": org, "revoke": "revoke"},
-                        status=status)
+    return testapp.post(
+        f"/accounts/{login_name}/roles",
+        {"csrf_token": token, "role": role, "org": org, "revoke": "revoke"},
+        status=status,
+    )
 
 
 # -- creating accounts -------------------------------------------------------------------
 def test_admin_creates_an_account_that_can_log_in(testapp):
     login(testapp, "admin")
-    form = add_account_form(testapp, login="Zhang.San", name="张三", org="110101001",
-                            password=NEW_PASSWORD)
+    form = add_account_form(
+        testapp, login="Zhang.San", name="张三", org="110101001", password=NEW_PASSWORD
+    )
     form["password-confirm"] = NEW_PASSWORD
     res = form.submit("save", status=303)
     assert res.location == "http://localhost/accounts/zhang.san/"
@@ -69,7 +72,11 @@ def test_admin_creates_an_account_that_can_log_in(testapp):
     assert page.html.find(role="status") is not None  # the confirmation
     [row] = audit_rows(testapp, event="account.create")
     assert (row.actor, row.target, row.org_code, row.outcome) == (
-        "admin", "zhang.san", "110101001", "success")
+        "admin",
+        "zhang.san",
+        "110101001",
+        "success",
+    )
     assert row.org_path == "/110000/110101/110101001/"
 
     other = browser(testapp)
@@ -79,8 +86,7 @@ def test_admin_creates_an_account_that_can_log_in(testapp):
 
 def test_weak_password_is_refused_at_the_field_and_the_rest_is_kept(testapp):
     login(testapp, "admin")
-    form = add_account_form(testapp, login="lisi", name="李四", org="110101",
-                            password="short1")
+    form = add_account_form(testapp, login="lisi", name="李四", org="110101", password="short1")
     form["password-confirm"] = "short1"
     res = form.submit("save", status=200)
     errors = field_errors(res, "password")
@@ -88,7 +94,10 @@ def test_weak_password_is_refused_at_the_field_and_the_rest_is_kept(testapp):
     assert field_errors(res, "login") == [] and field_errors(res, "org") == []
     again = res.forms["account-form"]
     assert (again["login"].value, again["name"].value, again["org"].value) == (
-        "lisi", "李四", "110101")
+        "lisi",
+        "李四",
+        "110101",
+    )
     assert again["password"].value == "" and again["password-confirm"].value == ""
     # The login name inside the password is refused too, and the two entries must agree.
     again["password"] = again["password-confirm"] = "Lisi-2026-password"
@@ -104,8 +113,9 @@ def test_weak_password_is_refused_at_the_field_and_the_rest_is_kept(testapp):
 
 def test_add_account_checks_login_and_home_unit(testapp):
     login(testapp, "admin")
-    form = add_account_form(testapp, login="dongcheng", name="重名", org="999999",
-                            password=NEW_PASSWORD)
+    form = add_account_form(
+        testapp, login="dongcheng", name="重名", org="999999", password=NEW_PASSWORD
+    )
     form["password-confirm"] = NEW_PASSWORD
     res = form.submit("save", status=200)
     assert len(field_errors(res, "login")) == 1  # taken
@@ -139,8 +149,9 @@ def test_form_errors_follow_the_users_language(app_config, tmp_path):
     with open(directory / "portal.mo", "wb") as f:
         write_mo(f, catalog)
     app_config.add_translation_dirs(str(tmp_path), override=True)
-    testapp = webtest.TestApp(app_config.make_wsgi_app(),
-                              extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    testapp = webtest.TestApp(
+        app_config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"}
+    )
     login(testapp, "admin")
     res = add_account_form(testapp).submit("save", status=200)
     assert field_errors(res, "name") == ["测试：必填项"]
@@ -188,8 +199,14 @@ def test_district_admin_sees_only_accounts_homed_in_the_district(testapp):
     testapp.get("/accounts/xicheng/edit", status=403)
     testapp.get("/accounts/staff/", status=200)
     # Nor can the district admin create an account outside the district.
-    form = add_account_form(testapp, unit="/110000/110101/", login="outside", name="外区",
-                            org="110102", password=NEW_PASSWORD)
+    form = add_account_form(
+        testapp,
+        unit="/110000/110101/",
+        login="outside",
+        name="外区",
+        org="110102",
+        password=NEW_PASSWORD,
+    )
     form["password-confirm"] = NEW_PASSWORD
     assert len(field_errors(form.submit("save", status=200), "org")) == 1
 
@@ -227,7 +244,8 @@ def test_account_list_pages_through_many_accounts(testapp):
     assert len(listed_logins(second)) == 19
     assert not listed_logins(first) & listed_logins(second)
     assert listed_logins(testapp.get("/110000/110105/accounts?q=user05&page=1")) == {
-        f"user05{n}" for n in range(10)}
+        f"user05{n}" for n in range(10)
+    }
 
 
 # -- roles -------------------------------------------------------------------------------
@@ -241,17 +259,21 @@ def test_security_admin_grants_and_revokes_and_access_follows(testapp):
     grantee.get("/110000/110101/", status=200)  # the same session, at once
     grantee.get("/110000/110101/110101001/", status=200)
     roles = testapp.get("/accounts/xicheng/roles")
-    assert {(r["data-role"], r["data-org"]) for r in roles.html.select("#grants tr[data-role]")} \
-        == {("district_manager", "110102"), ("district_manager", "110101")}
+    assert {
+        (r["data-role"], r["data-org"]) for r in roles.html.select("#grants tr[data-role]")
+    } == {("district_manager", "110102"), ("district_manager", "110101")}
 
     revoke(testapp, "xicheng", "district_manager", "110101")
     grantee.get("/110000/110101/", status=403)
     grantee.get("/110000/110102/", status=200)  # the other grant stays
 
-    granted, revoked = audit_rows(testapp, event="role.grant"), audit_rows(testapp,
-                                                                          event="role.revoke")
+    granted, revoked = (
+        audit_rows(testapp, event="role.grant"),
+        audit_rows(testapp, event="role.revoke"),
+    )
     assert [(r.actor, r.target, r.org_code, r.detail["role"]) for r in granted + revoked] == [
-        ("security", "xicheng", "110101", "district_manager")] * 2
+        ("security", "xicheng", "110101", "district_manager")
+    ] * 2
 
 
 def test_grant_is_checked_at_the_field(testapp):
@@ -278,8 +300,11 @@ def test_nobody_changes_their_own_roles(testapp):
     assert "grant-form" not in page.forms and not page.html.select(".revoke-form")
     revoke(testapp, "security", "secadmin", "110000", status=403)
     token = csrf_token(testapp)
-    testapp.post("/accounts/security/roles", {"csrf_token": token, "role": "sysadmin",
-                                              "org": "110000", "grant": "grant"}, status=403)
+    testapp.post(
+        "/accounts/security/roles",
+        {"csrf_token": token, "role": "sysadmin", "org": "110000", "grant": "grant"},
+        status=403,
+    )
     assert testapp.get("/accounts/security/").status_int == 200
 
 
@@ -321,8 +346,9 @@ def test_deactivating_an_account_ends_its_sessions_and_tokens(testapp):
     form["name"] = "西城区管理员（新）"
     form.submit("save", status=303)
     login(browser(testapp), "xicheng")
-    assert audit_rows(testapp, event="account.update")[-1].detail == {"changes": {
-        "name": ["西城区管理员", "西城区管理员（新）"], "active": [False, True]}}
+    assert audit_rows(testapp, event="account.update")[-1].detail == {
+        "changes": {"name": ["西城区管理员", "西城区管理员（新）"], "active": [False, True]}
+    }
 
 
 def test_admin_cannot_deactivate_their_own_account(testapp):
@@ -416,8 +442,9 @@ def test_everyone_changes_their_own_password(testapp):
 
     login(browser(testapp), "station", DEMO_PASSWORD, status=200)
     login(browser(testapp), "station", NEW_PASSWORD)
-    outcomes = [(r.outcome, r.detail.get("reason"))
-                for r in audit_rows(testapp, event="account.password")]
+    outcomes = [
+        (r.outcome, r.detail.get("reason")) for r in audit_rows(testapp, event="account.password")
+    ]
     assert outcomes == [("failure", "wrong_current_password"), ("success", None)]
 
 
@@ -440,8 +467,7 @@ def test_no_password_or_hash_reaches_the_audit_log_or_the_logs(testapp, caplog):
     caplog.set_level(logging.DEBUG)
     password = NEW_PASSWORD
     login(testapp, "admin")
-    form = add_account_form(testapp, login="zhaoliu", name="赵六", org="110101",
-                            password=password)
+    form = add_account_form(testapp, login="zhaoliu", name="赵六", org="110101", password=password)
     form["password-confirm"] = password
     form.submit("save", status=303)
     form = testapp.get("/accounts/zhaoliu/reset-password").forms["account-form"]
@@ -461,7 +487,6 @@ def test_no_password_or_hash_reaches_the_audit_log_or_the_logs(testapp, caplog):
         dumped = repr([(r.event, r.actor, r.target, r.detail) for r in rows])
     assert {"account.create", "account.password"} <= {r.event for r in rows}
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    for secret in (password, password + "2", password + "3", "Wrong-old-password-3",
-                   "$argon2"):
+    for secret in (password, password + "2", password + "3", "Wrong-old-password-3", "$argon2"):
         assert secret not in dumped
         assert secret not in logged

@@ -39,19 +39,28 @@ def test_every_api_route_is_described_and_nothing_else(app_config):
 
 
 def test_token_then_me(checked):
-    token = checked("post_json", "/api/v1/tokens",
-                    201, params={"login": "dongcheng", "password": "Demo@Portal2026"}).json["token"]
+    token = checked(
+        "post_json",
+        "/api/v1/tokens",
+        201,
+        params={"login": "dongcheng", "password": "Demo@Portal2026"},
+    ).json["token"]
     me = checked("get", "/api/v1/me", 200, headers=bearer(token)).json
     assert me["login"] == "dongcheng"
     assert me["roles"] == [{"role": "district_manager", "org": "110101"}]
 
 
 def test_wrong_password_and_bad_body(checked):
-    checked("post_json", "/api/v1/tokens", 401,
-            params={"login": "dongcheng", "password": "wrong-password-1A"})
+    checked(
+        "post_json",
+        "/api/v1/tokens",
+        401,
+        params={"login": "dongcheng", "password": "wrong-password-1A"},
+    )
     checked("post_json", "/api/v1/tokens", 400, params={"login": "dongcheng"})
-    res = checked("post", "/api/v1/tokens", 400, params=b"not json",
-                  content_type="application/json")
+    res = checked(
+        "post", "/api/v1/tokens", 400, params=b"not json", content_type="application/json"
+    )
     assert "error" in res.json
 
 
@@ -102,11 +111,13 @@ def test_revoked_token_stops_working(checked, testapp):
 
 def test_tokens_obey_lockout(testapp):
     for _ in range(5):
-        testapp.post_json("/api/v1/tokens", {"login": "xicheng", "password": "nope-Nope-123"},
-                          status=401)
+        testapp.post_json(
+            "/api/v1/tokens", {"login": "xicheng", "password": "nope-Nope-123"}, status=401
+        )
     # Even the right password is refused while locked, with the same answer.
-    res = testapp.post_json("/api/v1/tokens", {"login": "xicheng",
-                                               "password": "Demo@Portal2026"}, status=401)
+    res = testapp.post_json(
+        "/api/v1/tokens", {"login": "xicheng", "password": "Demo@Portal2026"}, status=401
+    )
     assert res.json["error"] == "wrong login or password, or the account is locked"
 
 

@@ -75,8 +75,9 @@ def test_upload_publish_read_and_download(checked, admin, tokens):
     drafts = checked("get", "/api/v1/forms", 200, headers=bearer(admin)).json
     ours = [(f["name"], f["status"], f["version"]) for f in drafts if f["name"] == "bp_check"]
     assert ours == [("bp_check", "draft", 1)]
-    staff_sees = {f["name"] for f in checked("get", "/api/v1/forms", 200,
-                                              headers=tokens["staff"]).json}
+    staff_sees = {
+        f["name"] for f in checked("get", "/api/v1/forms", 200, headers=tokens["staff"]).json
+    }
     assert "bp_check" not in staff_sees and "hypertension_followup" in staff_sees
     checked("get", "/api/v1/forms/bp_check", 404, headers=tokens["staff"])
 
@@ -122,8 +123,9 @@ def test_editing_a_published_form_makes_a_new_draft_with_its_differences(
     assert "phone" in kinds[("field_removed", "phone")]["text"]
 
     # Until it is published, everyone keeps working with version 1.
-    listed = {f["name"]: f for f in checked("get", "/api/v1/forms", 200,
-                                            headers=bearer(admin)).json}
+    listed = {
+        f["name"]: f for f in checked("get", "/api/v1/forms", 200, headers=bearer(admin)).json
+    }
     assert (listed["bp_check"]["version"], listed["bp_check"]["draft_version"]) == (1, 2)
     assert (
         checked("get", "/api/v1/forms", 200, headers=tokens["staff"]).json[0]["draft_version"]
@@ -497,8 +499,12 @@ def test_simultaneous_requests_with_one_client_id_make_one_submission(
             pool.map(
                 lambda _: testapp.post_json(
                     "/api/v1/forms/bp_check/submissions",
-                    {"org": "110101001", "period": "2026-10", "client_id": client_id,
-                     "data": good_data()},
+                    {
+                        "org": "110101001",
+                        "period": "2026-10",
+                        "client_id": client_id,
+                        "data": good_data(),
+                    },
                     headers=tokens["staff"],
                     status="*",
                 ),

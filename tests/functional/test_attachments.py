@@ -53,9 +53,7 @@ def site_visit() -> FormDefinition:
         fields=[
             Field("visit_date", "date", label=Text("督导日期", "Visit date"), required=True),
             Field("photo", "image", label=Text("现场照片", "Photo"), max_size=1024 * 1024),
-            Field(
-                "report", "file", label=Text("督导报告", "Report"), accept=("application/pdf",)
-            ),
+            Field("report", "file", label=Text("督导报告", "Report"), accept=("application/pdf",)),
             Field("id_scan", "image", label=Text("身份证照片", "ID card"), pii=True),
             Field(
                 "extras",
@@ -85,12 +83,29 @@ def stored(testapp, attachment_id=None):
         folder = conn.root()["site"]["attachments"]
         if attachment_id is not None:
             found = folder.get(attachment_id)
-            result = None if found is None else {
-                key: getattr(found, key)
-                for key in ("id", "filename", "content_type", "size", "sha256", "uploader",
-                            "org", "submission", "form", "field", "pii", "expires",
-                            "width", "height")
-            }
+            result = (
+                None
+                if found is None
+                else {
+                    key: getattr(found, key)
+                    for key in (
+                        "id",
+                        "filename",
+                        "content_type",
+                        "size",
+                        "sha256",
+                        "uploader",
+                        "org",
+                        "submission",
+                        "form",
+                        "field",
+                        "pii",
+                        "expires",
+                        "width",
+                        "height",
+                    )
+                }
+            )
         else:
             result = {"ids": set(folder.keys()), "pending": set(folder.pending.keys())}
     conn.close()
@@ -99,8 +114,11 @@ def stored(testapp, attachment_id=None):
 
 def item(page, name):
     control = page.html.select_one(f"[data-field='{name}']")
-    return control if "form-item" in control.get("class", []) else control.find_parent(
-        class_="form-item")
+    return (
+        control
+        if "form-item" in control.get("class", [])
+        else control.find_parent(class_="form-item")
+    )
 
 
 def pick(form, name, upload):
@@ -141,9 +159,7 @@ def api_submit(testapp, headers, data, status=201, org="110101001"):
 
 
 # -- data entry ------------------------------------------------------------------------------
-def test_a_picked_file_survives_a_failed_validation_and_is_bound_on_submit(
-    testapp, form_published
-):
+def test_a_picked_file_survives_a_failed_validation_and_is_bound_on_submit(testapp, form_published):
     login(testapp, "staff")
     form = testapp.get(FILL).forms["entry"]
     pick(form, "photo", Upload("现场 照片.png", PNG, "image/png"))
@@ -171,7 +187,8 @@ def test_a_picked_file_survives_a_failed_validation_and_is_bound_on_submit(
     shown = view.html.select_one(".record-value[data-field='photo']")
     link = shown.select_one("a.record-file")
     assert link.get_text(strip=True) == "现场 照片.png" and link["href"].endswith(
-        "/attachments/" + photo_uid)
+        "/attachments/" + photo_uid
+    )
     assert "KB" in shown.select_one(".record-unit").get_text()
     thumb = testapp.get(shown.select_one("img")["src"])
     assert thumb.content_type == "image/jpeg"
@@ -392,28 +409,45 @@ def test_api_refuses_what_does_not_fit(checked, testapp, form_published, tokens)
     assert stored(testapp)["ids"] == set()  # not kept, and no upload is on record
     assert audit_rows(testapp, event="attachment.upload") == []
     en = checked(
-        "post", "/api/v1/attachments?_LOCALE_=en", 422, headers=tokens["staff"],
+        "post",
+        "/api/v1/attachments?_LOCALE_=en",
+        422,
+        headers=tokens["staff"],
         upload_files=[("file", "empty.txt", b"")],
     )
     assert en.json["errors"]["file"] == "The file is empty."
     checked("post", "/api/v1/attachments", 400, headers=tokens["staff"], params={"x": "1"})
     checked(
-        "post", "/api/v1/attachments", 400, headers=tokens["staff"],
+        "post",
+        "/api/v1/attachments",
+        400,
+        headers=tokens["staff"],
         params={"form": "site_visit", "field": "visit_date"},
         upload_files=[("file", "a.png", PNG)],
     )
     checked(
-        "post", "/api/v1/attachments", 404, headers=tokens["staff"],
-        params={"form": "nope", "field": "photo"}, upload_files=[("file", "a.png", PNG)],
+        "post",
+        "/api/v1/attachments",
+        404,
+        headers=tokens["staff"],
+        params={"form": "nope", "field": "photo"},
+        upload_files=[("file", "a.png", PNG)],
     )
     # Only for units the caller fills in for.
     checked(
-        "post", "/api/v1/attachments", 403, headers=tokens["dongcheng"],
+        "post",
+        "/api/v1/attachments",
+        403,
+        headers=tokens["dongcheng"],
         upload_files=[("file", "a.png", PNG)],
     )
     checked(
-        "post", "/api/v1/attachments", 403, headers=tokens["staff"],
-        params={"org": "110102001"}, upload_files=[("file", "a.png", PNG)],
+        "post",
+        "/api/v1/attachments",
+        403,
+        headers=tokens["staff"],
+        params={"org": "110102001"},
+        upload_files=[("file", "a.png", PNG)],
     )
     checked("post", "/api/v1/attachments", 401, upload_files=[("file", "a.png", PNG)])
 
@@ -451,15 +485,20 @@ def test_api_submission_checks_its_references(checked, testapp, form_published, 
             "/api/v1/forms/site_visit/submissions",
             422,
             headers=staff,
-            params={"org": "110101001", "client_id": str(uuid.uuid4()),
-                    "data": {"visit_date": today(), **data}},
+            params={
+                "org": "110101001",
+                "client_id": str(uuid.uuid4()),
+                "data": {"visit_date": today(), **data},
+            },
         ).json["errors"]
 
     # A PDF is not a picture, whatever field it is sent for.
     assert "不是图片" in errors({"photo": pdf})["photo"]
     # Someone else's upload, or an id that names nothing, cannot be used.
-    assert "upload it again" in errors({"photo": theirs})["photo"] or "重新上传" in errors(
-        {"photo": theirs})["photo"]
+    assert (
+        "upload it again" in errors({"photo": theirs})["photo"]
+        or "重新上传" in errors({"photo": theirs})["photo"]
+    )
     assert "photo" in errors({"photo": "f" * 32})
     assert "photo" in errors({"photo": "../../etc/passwd"})
     # The same file twice.
@@ -471,8 +510,9 @@ def test_api_submission_checks_its_references(checked, testapp, form_published, 
     assert stored(testapp, theirs)["submission"] is None  # untouched by the refusals
 
 
-def test_api_upload_streams_instead_of_reading_the_file_into_memory(testapp, form_published,
-                                                                     tokens, tmp_path):
+def test_api_upload_streams_instead_of_reading_the_file_into_memory(
+    testapp, form_published, tokens, tmp_path
+):
     """A file of 8 MB goes from the request body to the blob with a peak of Python memory far
     below its size (webob spools the body and its parts to temporary files; the portal
     copies 64 KB at a time)."""
@@ -494,8 +534,11 @@ def test_api_upload_streams_instead_of_reading_the_file_into_memory(testapp, for
         request = webob.Request.blank(
             "/api/v1/attachments",
             method="POST",
-            environ={"wsgi.input": stream, "CONTENT_LENGTH": str(length),
-                     "REMOTE_ADDR": "127.0.0.1"},
+            environ={
+                "wsgi.input": stream,
+                "CONTENT_LENGTH": str(length),
+                "REMOTE_ADDR": "127.0.0.1",
+            },
             headers={**headers, "Content-Type": f"multipart/form-data; boundary={boundary}"},
         )
         tracemalloc.start()
@@ -530,7 +573,6 @@ def test_lapsed_uploads_are_cleared(testapp, form_published, tokens):
     testapp.get(f"/api/v1/attachments/{lapsing}", headers=tokens["staff"], status=404)
 
 
-
 def test_the_clean_up_command(settings, tmp_path, capsys):
     from ZODB.blob import Blob
 
@@ -554,8 +596,20 @@ def test_the_clean_up_command(settings, tmp_path, capsys):
     def add(folder):
         for name, hours in (("a" * 32, -1), ("b" * 32, 5)):
             expires = dt.datetime.now(dt.UTC) + dt.timedelta(hours=hours)
-            folder.add(name, Attachment(name, "x.bin", "application/octet-stream", 1, "0" * 64,
-                                        "staff", "110101001", Blob(b"x"), expires))
+            folder.add(
+                name,
+                Attachment(
+                    name,
+                    "x.bin",
+                    "application/octet-stream",
+                    1,
+                    "0" * 64,
+                    "staff",
+                    "110101001",
+                    Blob(b"x"),
+                    expires,
+                ),
+            )
             folder.pending[name] = expires
 
     with_site(add)
@@ -581,8 +635,10 @@ def test_editing_a_record_keeps_or_replaces_its_files(testapp, submitted):
     # The earlier revision's file stays the record's, readable as before.
     assert stored(testapp, submitted["photo"])["submission"] == row.id
     testapp.get(f"/attachments/{submitted['photo']}", status=200)
-    assert "新照片.png" in testapp.get(url).html.select_one(
-        ".record-value[data-field='photo']").get_text()
+    assert (
+        "新照片.png"
+        in testapp.get(url).html.select_one(".record-value[data-field='photo']").get_text()
+    )
 
 
 def test_a_file_moved_into_a_personal_field_stays_personal(testapp, submitted, tokens):
@@ -604,9 +660,13 @@ def test_the_shipped_health_education_form_takes_a_photo_when_pictures_are_archi
 
     def filled(archived):
         form = testapp.get(url).forms["entry"]
-        for name, value in (("activity_date", today()), ("place", "社区活动室"),
-                            ("activity_form", "1"), ("topic", "高血压防治"),
-                            ("organizer", "李医生")):
+        for name, value in (
+            ("activity_date", today()),
+            ("place", "社区活动室"),
+            ("activity_form", "1"),
+            ("topic", "高血压防治"),
+            ("organizer", "李医生"),
+        ):
             form[name] = value
         for checkbox in form.fields["checkbox"]:
             checkbox.checked = checkbox._value in archived
@@ -618,7 +678,10 @@ def test_the_shipped_health_education_form_takes_a_photo_when_pictures_are_archi
     assert row.data["archive_materials"] == ["2"]
     photo = stored(testapp, row.data["activity_photo"])
     assert (photo["submission"], photo["field"], photo["content_type"]) == (
-        row.id, "activity_photo", "image/jpeg")
+        row.id,
+        "activity_photo",
+        "image/jpeg",
+    )
     filled({"1"}).submit("submit", status=303)  # no pictures archived: no photo either
     second = rows(testapp)[1]
     assert "activity_photo" not in second.data

@@ -16,8 +16,10 @@ def sql(testapp):
 
 def shown(res) -> list[tuple[str, str, str]]:
     """(event, outcome, target) of each row on the page, top to bottom."""
-    return [(tr["data-event"], tr["data-outcome"], tr.find_all("td")[6].get_text(strip=True))
-            for tr in res.html.select("#audit-events tr[data-event]")]
+    return [
+        (tr["data-event"], tr["data-outcome"], tr.find_all("td")[6].get_text(strip=True))
+        for tr in res.html.select("#audit-events tr[data-event]")
+    ]
 
 
 def add_events(testapp, *events):
@@ -28,8 +30,14 @@ def add_events(testapp, *events):
 
 def event(name="login", outcome="success", ts=None, org_path=None, **kw):
     code = org_path.strip("/").split("/")[-1] if org_path else None
-    return models.AuditEvent(event=name, outcome=outcome, ts=ts or models.utcnow(),
-                             org_path=org_path, org_code=code, **kw)
+    return models.AuditEvent(
+        event=name,
+        outcome=outcome,
+        ts=ts or models.utcnow(),
+        org_path=org_path,
+        org_code=code,
+        **kw,
+    )
 
 
 def grant(testapp, login_name, role, org):
@@ -47,13 +55,15 @@ def test_auditor_sees_failed_logins_by_filtering(testapp):
     assert ("login", "success", "auditor") in shown(everything)
 
     res = testapp.get("/110000/audit", {"event": "login", "outcome": "failure"})
-    assert shown(res) == [("login", "failure", "ghost"), ("login", "failure", "xicheng"),
-                          ("login", "failure", "xicheng")]  # newest first
+    assert shown(res) == [
+        ("login", "failure", "ghost"),
+        ("login", "failure", "xicheng"),
+        ("login", "failure", "xicheng"),
+    ]  # newest first
     assert res.html.find(id="event").find("option", selected=True)["value"] == "login"
     assert "3" in res.html.find(id="page-summary").get_text()
 
-    res = testapp.get("/110000/audit", {"event": "login", "outcome": "failure",
-                                        "target": "XiCh"})
+    res = testapp.get("/110000/audit", {"event": "login", "outcome": "failure", "target": "XiCh"})
     assert [row[2] for row in shown(res)] == ["xicheng", "xicheng"]
     res = testapp.get("/110000/audit", {"actor": "auditor"})
     assert {row[0] for row in shown(res)} == {"login"}
@@ -71,7 +81,8 @@ def test_only_audit_admins_read_the_audit_log(testapp):
     testapp.reset()
     login(testapp, "auditor")
     assert testapp.get("/").html.find(attrs={"data-nav": "audit"})["href"] == (
-        "http://localhost/110000/audit")
+        "http://localhost/110000/audit"
+    )
 
 
 def test_a_district_audit_admin_sees_only_the_district(testapp):
@@ -112,8 +123,9 @@ def test_filters_by_beijing_calendar_day(testapp):
 def test_bad_filters_are_reported_at_the_field(testapp):
     add_events(testapp, event(target="kept", org_path="/110000/", actor="someone"))
     login(testapp, "auditor")
-    res = testapp.get("/110000/audit", {"date_from": "yesterday", "event": "no.such",
-                                        "actor": "someone"})
+    res = testapp.get(
+        "/110000/audit", {"date_from": "yesterday", "event": "no.such", "actor": "someone"}
+    )
     assert res.html.select("#date_from.is-invalid") and res.html.select("#event.is-invalid")
     assert res.html.find(id="date_from")["value"] == "yesterday"  # what was typed stays
     assert [row[2] for row in shown(res)] == ["kept"]  # the good filter still applies
@@ -124,11 +136,13 @@ def test_bad_filters_are_reported_at_the_field(testapp):
 
 
 def test_event_groups_match_by_prefix(testapp):
-    add_events(testapp,
-               event("role.grant", target="a", org_path="/110000/"),
-               event("role.revoke", target="b", org_path="/110000/"),
-               event("roles.other", target="c", org_path="/110000/"),
-               event("org.move", target="d", org_path="/110000/110101/"))
+    add_events(
+        testapp,
+        event("role.grant", target="a", org_path="/110000/"),
+        event("role.revoke", target="b", org_path="/110000/"),
+        event("roles.other", target="c", org_path="/110000/"),
+        event("org.move", target="d", org_path="/110000/110101/"),
+    )
     login(testapp, "auditor")
     assert {r[2] for r in shown(testapp.get("/110000/audit", {"event": "role.*"}))} == {"a", "b"}
     assert [r[2] for r in shown(testapp.get("/110000/audit", {"event": "org.*"}))] == ["d"]
@@ -136,10 +150,18 @@ def test_event_groups_match_by_prefix(testapp):
 
 def test_audit_log_pages_fifty_at_a_time(testapp):
     base = dt.datetime(2026, 1, 1, 0, 0)
-    add_events(testapp, *(
-        event("account.update", target=f"t{n:03d}", org_path="/110000/110105/",
-              ts=base + dt.timedelta(minutes=n))
-        for n in range(120)))
+    add_events(
+        testapp,
+        *(
+            event(
+                "account.update",
+                target=f"t{n:03d}",
+                org_path="/110000/110105/",
+                ts=base + dt.timedelta(minutes=n),
+            )
+            for n in range(120)
+        ),
+    )
     login(testapp, "auditor")
     query = {"event": "account.update"}
     first = testapp.get("/110000/audit", query)

@@ -17,21 +17,26 @@ from tests.functional.form_samples import bad_workbook, bp_form
 @pytest.fixture
 def ini(tmp_path):
     var = tmp_path / "var"
-    return write_ini(tmp_path / "test.ini", {
-        "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
-        "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
-        "portal.secret_file": f"{var}/secret",
-    })
+    return write_ini(
+        tmp_path / "test.ini",
+        {
+            "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
+            "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
+            "portal.secret_file": f"{var}/secret",
+        },
+    )
 
 
 def site_of(ini_path, tmp_path):
     """Open the storage the .ini names and return (site, cleanup)."""
     var = tmp_path / "var"
-    config = make_config({
-        "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
-        "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
-        "portal.secret": "x",
-    })
+    config = make_config(
+        {
+            "zodbconn.uri": f"file://{var}/Data.fs?blobstorage_dir={var}/blobs",
+            "sqlalchemy.url": f"sqlite:///{var}/portal.sqlite",
+            "portal.secret": "x",
+        }
+    )
     tm = transaction.TransactionManager(explicit=True)
     tm.begin()
     conn = config.registry.zodb.open(transaction_manager=tm)
@@ -85,8 +90,22 @@ def test_init_and_migrate_copy_the_units_paths_to_sql(ini, tmp_path):
 def test_init_demo_then_user_add(ini, tmp_path, monkeypatch, capsys):
     assert cli.main(["init", ini, "--demo"]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO("A-long-Passw0rd!\n"))
-    assert cli.main(["user-add", ini, "li", "--role", "district_manager", "--org", "110105",
-                     "--name", "李明"]) == 0
+    assert (
+        cli.main(
+            [
+                "user-add",
+                ini,
+                "li",
+                "--role",
+                "district_manager",
+                "--org",
+                "110105",
+                "--name",
+                "李明",
+            ]
+        )
+        == 0
+    )
     site, cleanup = site_of(ini, tmp_path)
     try:
         account = site["accounts"]["li"]
@@ -97,13 +116,15 @@ def test_init_demo_then_user_add(ini, tmp_path, monkeypatch, capsys):
         cleanup()
 
 
-@pytest.mark.parametrize("args, password, message", [
-    (["li", "--role", "district_manager", "--org", "999999"], "A-long-Passw0rd!", "999999"),
-    (["li", "--role", "district_manager", "--org", "110000"], "A-long-Passw0rd!", "角色"),
-    (["li", "--role", "city_manager", "--org", "110000"], "short", "12"),
-])
-def test_user_add_refuses_bad_input(ini, tmp_path, monkeypatch, capsys, args, password,
-                                    message):
+@pytest.mark.parametrize(
+    "args, password, message",
+    [
+        (["li", "--role", "district_manager", "--org", "999999"], "A-long-Passw0rd!", "999999"),
+        (["li", "--role", "district_manager", "--org", "110000"], "A-long-Passw0rd!", "角色"),
+        (["li", "--role", "city_manager", "--org", "110000"], "short", "12"),
+    ],
+)
+def test_user_add_refuses_bad_input(ini, tmp_path, monkeypatch, capsys, args, password, message):
     assert cli.main(["init", ini]) == 0
     monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
     assert cli.main(["user-add", ini, *args]) == 1

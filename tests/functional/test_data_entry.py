@@ -4,8 +4,9 @@ read their unit's submissions, within their part of the tree."""
 
 import datetime as dt
 
+from forms.periods import beijing_today
 from portal.models import Submission
-from portal.views.data_entry import beijing_today, recent_periods
+from portal.views.data_entry import recent_periods
 from tests.conftest import login
 
 CENTRE = "/110000/110101/110101001/"

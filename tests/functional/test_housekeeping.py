@@ -56,9 +56,7 @@ def uploads(testapp, form_published, tokens):
     return kept, lapsed
 
 
-def test_a_round_removes_lapsed_uploads_and_the_pack_drops_their_files(
-    testapp, tokens, uploads
-):
+def test_a_round_removes_lapsed_uploads_and_the_pack_drops_their_files(testapp, tokens, uploads):
     db, (kept, lapsed) = testapp.app.registry.zodb, uploads
     oids = in_site(db, lambda site: {key: blob_oid(site, key) for key in uploads})
     assert all(loads(db, oid) for oid in oids.values())

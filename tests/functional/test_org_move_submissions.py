@@ -55,7 +55,7 @@ def test_moving_a_centre_moves_its_submissions_into_the_new_district(
 
     after = paths(testapp)
     assert moved(before, after) == {
-        key: (before[key], NEW + before[key][len(OLD):]) for key in under_old
+        key: (before[key], NEW + before[key][len(OLD) :]) for key in under_old
     }
     with sql(testapp) as s:
         mirrored = dict(s.execute(select(UnitPath.code, UnitPath.path)).all())
@@ -129,8 +129,13 @@ def test_a_failure_after_the_move_leaves_both_stores_unchanged(app_config):
 
     for name, view in (("move_fail", move_then_fail), ("move_ok", move)):
         app_config.add_route(name, f"/_probe/{name}")
-        app_config.add_view(view, route_name=name, renderer="json",
-                            permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+        app_config.add_view(
+            view,
+            route_name=name,
+            renderer="json",
+            permission=NO_PERMISSION_REQUIRED,
+            require_csrf=False,
+        )
     app = webtest.TestApp(app_config.make_wsgi_app())
     registry = app_config.registry
 
@@ -149,13 +154,28 @@ def test_a_failure_after_the_move_leaves_both_stores_unchanged(app_config):
 
     with registry.dbsession_factory() as s:
         for key, path in (("a", OLD), ("b", OLD + "110101001001/"), ("c", "/110000/110101/")):
-            s.add(Submission(id=key, form_name="f", form_version=1, org_code=path[-10:-1],
-                             org_path=path, status="submitted", author="staff",
-                             created=utcnow(), updated=utcnow(), client_id=key, data={}))
+            s.add(
+                Submission(
+                    id=key,
+                    form_name="f",
+                    form_version=1,
+                    org_code=path[-10:-1],
+                    org_path=path,
+                    status="submitted",
+                    author="staff",
+                    created=utcnow(),
+                    updated=utcnow(),
+                    client_id=key,
+                    data={},
+                )
+            )
         s.commit()
     unit_path, rows = state()
     assert unit_path == OLD and rows == {
-        "a": OLD, "b": OLD + "110101001001/", "c": "/110000/110101/"}
+        "a": OLD,
+        "b": OLD + "110101001001/",
+        "c": "/110000/110101/",
+    }
     try:
         app.get("/_probe/move_fail")
     except RuntimeError:

@@ -58,7 +58,14 @@ def action_keys(page):
 def test_admin_sees_the_actions_a_district_manager_sees_only_export(testapp):
     login(testapp, "admin")
     assert action_keys(testapp.get(DONGCHENG)) == {
-        "add", "edit", "move", "deactivate", "import", "export.csv", "export.xlsx"}
+        "add",
+        "edit",
+        "move",
+        "deactivate",
+        "import",
+        "export.csv",
+        "export.xlsx",
+    }
     # A station has nothing below it, so nothing can be added there.
     assert "add" not in action_keys(testapp.get(STATION))
     testapp.reset()
@@ -81,7 +88,11 @@ def test_admin_adds_a_centre(admin):
     assert page.html.find(id="unit-name").get_text(strip=True) == "东城新街社区卫生服务中心"
     unit = unit_json(admin, "110101009")
     assert (unit["parent"], unit["type"], unit["active"], unit["valid_from"]) == (
-        "110101", "centre", True, "2026-01-01")
+        "110101",
+        "centre",
+        True,
+        "2026-01-01",
+    )
     assert "110101009" in unit_json(admin, "110101")["children"]
     [row] = audit_rows(admin, event="org.create", target="110101009")
     assert row.actor == "admin" and row.org_path == "/110000/110101/110101009/"
@@ -103,7 +114,10 @@ def test_a_bad_add_form_keeps_what_was_typed_and_shows_each_error_at_its_field(a
     assert field_error(page, "org-add", "name") is None
     again = page.forms["org-add"]
     assert (again["code"].value, again["name"].value, again["valid_from"].value) == (
-        "11O101", "新中心", "2026-13-01")
+        "11O101",
+        "新中心",
+        "2026-13-01",
+    )
     # A code that is taken is refused at the code field too, naming who has it.
     again["code"] = "110101001"
     again["type"] = "centre"
@@ -125,8 +139,9 @@ def test_a_type_not_allowed_below_the_parent_is_refused(admin):
     unit_json(admin, "110101001009", status=404)
 
 
-@pytest.mark.parametrize("locale, summary", [("zh_CN", "提交的内容有误"),
-                                              ("en", "There was a problem")])
+@pytest.mark.parametrize(
+    "locale, summary", [("zh_CN", "提交的内容有误"), ("en", "There was a problem")]
+)
 def test_the_form_and_its_messages_are_in_the_users_language(admin, locale, summary):
     admin.set_cookie("_LOCALE_", locale)
     form = admin.get(DONGCHENG + "add").forms["org-add"]
@@ -178,13 +193,15 @@ def test_a_refusal_from_the_tree_rules_is_shown_at_its_field(admin, monkeypatch)
     page = form.submit("save", status=200)
     assert field_error(page, "org-add", "type") == (
         "A unit of type “Community health service station” cannot be placed below one of "
-        "type “District”.")
+        "type “District”."
+    )
     assert page.forms["org-add"]["name"].value == "新中心"
     # A refusal that concerns no one field is shown above the form.
     refuse(orgtree.code_format_problem(""))
     page = page.forms["org-add"].submit("save", status=200)
     assert page.html.find("form", id="org-add").find(class_="error-msg").get_text() == (
-        "Enter the unit's code.")
+        "Enter the unit's code."
+    )
 
 
 def test_an_empty_name_is_refused_at_the_field(admin):
@@ -232,16 +249,30 @@ def test_pages_for_impossible_actions_say_why_and_offer_no_form(admin):
     assert page.html.find(id="back")["href"].endswith(DONGCHENG)
     # 崇文区 has been inactive since 2010: nothing is added below it, it is not deactivated
     # twice, and an active unit is not reactivated.
-    for path, view in (("/110000/110103/", "add"), ("/110000/110103/", "deactivate"),
-                       (DONGCHENG, "reactivate")):
+    for path, view in (
+        ("/110000/110103/", "add"),
+        ("/110000/110103/", "deactivate"),
+        (DONGCHENG, "reactivate"),
+    ):
         page = admin.get(path + view)
         assert page.html.find(id="warning") and not page.html.find("form", class_="deform")
-        admin.post(path + view, {"csrf_token": csrf_token(admin), "save": "save",
-                                 "code": "110103001", "name": "x", "type": "centre",
-                                 "valid_to": "2026-01-01"}, status=200)
+        admin.post(
+            path + view,
+            {
+                "csrf_token": csrf_token(admin),
+                "save": "save",
+                "code": "110103001",
+                "name": "x",
+                "type": "centre",
+                "valid_to": "2026-01-01",
+            },
+            status=200,
+        )
     unit_json(admin, "110103001", status=404)
     assert (unit_json(admin, "110103")["valid_to"], unit_json(admin, "110101")["active"]) == (
-        "2010-07-01", True)
+        "2010-07-01",
+        True,
+    )
     assert not [r for r in audit_rows(admin) if r.event.startswith("org.")]
 
 
@@ -303,9 +334,19 @@ def test_a_district_manager_cannot_change_their_own_district(testapp, view):
     login(testapp, "dongcheng")
     testapp.get(DONGCHENG + view, status=403)
     token = csrf_token(testapp)
-    testapp.post(DONGCHENG + view, {"csrf_token": token, "save": "save", "code": "110101008",
-                                    "name": "x", "type": "centre", "parent": "110000",
-                                    "valid_to": "2026-01-01"}, status=403)
+    testapp.post(
+        DONGCHENG + view,
+        {
+            "csrf_token": token,
+            "save": "save",
+            "code": "110101008",
+            "name": "x",
+            "type": "centre",
+            "parent": "110000",
+            "valid_to": "2026-01-01",
+        },
+        status=403,
+    )
     unit = unit_json(testapp, "110101")
     assert (unit["name"], unit["parent"], unit["active"]) == ("东城区", "110000", True)
     unit_json(testapp, "110101008", status=404)
@@ -332,8 +373,9 @@ def district_admin(settings):
         with tm:
             conn = config.registry.zodb.open(transaction_manager=tm)
             site = conn.root()["site"]
-            account = create_account(site, "dcadmin", "东城系统管理员", "110101",
-                                     "Dongcheng-Admin-2026")
+            account = create_account(
+                site, "dcadmin", "东城系统管理员", "110101", "Dongcheng-Admin-2026"
+            )
             grant_role(account, "sysadmin", site.unit_by_code("110101"))
         conn.close()
     finally:
@@ -385,8 +427,16 @@ def test_csv_export_opens_in_excel_and_lists_the_subtree(admin):
     assert res.headers["Content-Disposition"].startswith('attachment; filename="orgunits-110101-')
     assert res.body.startswith(b"\xef\xbb\xbf")  # the BOM: Excel reads UTF-8
     table = tables.read_table(res.body, "x.csv")
-    assert table.columns == ["code", "name", "type", "parent", "active", "valid_from",
-                             "valid_to", "successor"]
+    assert table.columns == [
+        "code",
+        "name",
+        "type",
+        "parent",
+        "active",
+        "valid_from",
+        "valid_to",
+        "successor",
+    ]
     rows = {row.values["code"]: row.values for row in table.rows}
     assert table.rows[0].values["code"] == "110101"  # the unit itself first, then below
     assert rows["110101"]["parent"] == "110000" and rows["110101"]["name"] == "东城区"
@@ -432,14 +482,28 @@ def test_export_then_import_round_trip(admin, fmt):
     by_code = {row["code"]: row for row in rows}
     by_code["110101002"]["name"] = "东城改名中心"
     by_code["110101001002"]["parent"] = "110101002"
-    by_code["110101002001"].update(active="no", valid_to="2026-06-30",
-                                   successor="110101002002")
+    by_code["110101002001"].update(active="no", valid_to="2026-06-30", successor="110101002002")
     rows += [
-        {"code": "110101003", "name": "东城第三中心", "type": "centre", "parent": "110101",
-         "active": "yes", "valid_from": "2026-01-01", "valid_to": "", "successor": ""},
-        {"code": "110101003001", "name": "东城第三中心第1站", "type": "station",
-         "parent": "110101003", "active": "yes", "valid_from": "", "valid_to": "",
-         "successor": ""},
+        {
+            "code": "110101003",
+            "name": "东城第三中心",
+            "type": "centre",
+            "parent": "110101",
+            "active": "yes",
+            "valid_from": "2026-01-01",
+            "valid_to": "",
+            "successor": "",
+        },
+        {
+            "code": "110101003001",
+            "name": "东城第三中心第1站",
+            "type": "station",
+            "parent": "110101003",
+            "active": "yes",
+            "valid_from": "",
+            "valid_to": "",
+            "successor": "",
+        },
     ]
     writer = tables.write_xlsx if fmt == tables.XLSX else tables.write_csv
     res = import_file(admin, DONGCHENG, f"changed.{fmt}", writer(table.columns, rows))
@@ -448,7 +512,10 @@ def test_export_then_import_round_trip(admin, fmt):
     assert unit_json(admin, "110101001002")["parent"] == "110101002"
     gone = unit_json(admin, "110101002001")
     assert (gone["active"], gone["valid_to"], gone["successor"]) == (
-        False, "2026-06-30", "110101002002")
+        False,
+        "2026-06-30",
+        "110101002002",
+    )
     assert unit_json(admin, "110101003001")["parent"] == "110101003"
     assert unit_json(admin, "110101003")["valid_from"] == "2026-01-01"
     events = [r.event for r in audit_rows(admin) if r.event.startswith("org.")]
@@ -501,10 +568,12 @@ def test_a_file_with_bad_rows_reports_each_by_row_and_changes_nothing(admin):
 
 
 def test_an_import_cannot_reach_outside_the_unit_it_is_made_in(admin):
-    body = ("code,name,type,parent\n"
-            "110102001,西城中心,centre,110102\n"  # exists elsewhere
-            "110102099,新西城中心,centre,110102\n"  # new, but below 西城区
-            "110101001,东城和平社区卫生服务中心,centre,110102\n")  # moved out of 东城区
+    body = (
+        "code,name,type,parent\n"
+        "110102001,西城中心,centre,110102\n"  # exists elsewhere
+        "110102099,新西城中心,centre,110102\n"  # new, but below 西城区
+        "110101001,东城和平社区卫生服务中心,centre,110102\n"
+    )  # moved out of 东城区
     page = import_file(admin, DONGCHENG, "x.csv", body.encode(), status=200)
     reported = {(li["data-row"], li["data-column"]) for li in page.html.select("#import-errors li")}
     assert reported == {("2", "code"), ("3", "parent"), ("4", "parent")}
@@ -561,11 +630,16 @@ def test_cli_imports_the_shipped_divisions_file_and_a_new_branch(ini, settings, 
     assert cli.main(["orgs-import", ini, DIVISIONS_CSV]) == 0
     assert "0 new and 0 changed" in capsys.readouterr().out
     branch = tmp_path / "branch.xlsx"
-    branch.write_bytes(tables.write_xlsx(
-        ["code", "name", "level", "parent", "valid_to", "successor"],
-        [["110105009", "朝阳新中心", "centre", "110105", None, None],
-         ["110105009001", "朝阳新中心第1站", "station", "110105009", None, None],
-         ["110105009002", "朝阳旧站", "station", "110105009", "2020-01-01", "110105009001"]]))
+    branch.write_bytes(
+        tables.write_xlsx(
+            ["code", "name", "level", "parent", "valid_to", "successor"],
+            [
+                ["110105009", "朝阳新中心", "centre", "110105", None, None],
+                ["110105009001", "朝阳新中心第1站", "station", "110105009", None, None],
+                ["110105009002", "朝阳旧站", "station", "110105009", "2020-01-01", "110105009001"],
+            ],
+        )
+    )
     assert cli.main(["orgs-import", ini, str(branch)]) == 0
     assert "3 new and 0 changed" in capsys.readouterr().out
     units = site_units(settings)
@@ -573,15 +647,19 @@ def test_cli_imports_the_shipped_divisions_file_and_a_new_branch(ini, settings, 
     assert units["110105009002"] == ("朝阳旧站", "110105009", False)
 
 
-def test_cli_refuses_a_bad_file_with_row_numbers_and_imports_nothing(ini, settings, tmp_path,
-                                                                      capsys):
+def test_cli_refuses_a_bad_file_with_row_numbers_and_imports_nothing(
+    ini, settings, tmp_path, capsys
+):
     from portal.scripts import cli
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("code,name,type,parent\n"
-                   "110105009,朝阳新中心,centre,110105\n"
-                   "110105010,坏中心,centre,999999\n"
-                   "110105011,坏类型,clinic,110105\n", encoding="utf-8")
+    bad.write_text(
+        "code,name,type,parent\n"
+        "110105009,朝阳新中心,centre,110105\n"
+        "110105010,坏中心,centre,999999\n"
+        "110105011,坏类型,clinic,110105\n",
+        encoding="utf-8",
+    )
     before = site_units(settings)
     assert cli.main(["orgs-import", ini, str(bad)]) == 1
     *problems, summary = capsys.readouterr().err.splitlines()

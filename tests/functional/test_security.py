@@ -159,7 +159,10 @@ def test_district_manager_is_kept_to_their_district(testapp):
     testapp.get("/110000/", status=403)
     denied = audit_rows(testapp, event="access", outcome="denied", actor="dongcheng")
     assert [r.target for r in denied] == [
-        "/110000/110102/", "/110000/110102/110102001/", "/110000/"]
+        "/110000/110102/",
+        "/110000/110102/110102001/",
+        "/110000/",
+    ]
 
 
 def test_breadcrumbs_show_only_what_the_user_may_see(testapp):
@@ -216,8 +219,9 @@ def test_every_view_has_a_permission_or_is_public(app_config):
         if intr["route_name"] == "logout":
             continue  # CSRF-checked; without a session it does nothing
         # A view without an explicit permission gets the default one (portal:home).
-        permissions = [r["value"] for r in introspector.related(intr)
-                       if r.category_name == "permissions"]
+        permissions = [
+            r["value"] for r in introspector.related(intr) if r.category_name == "permissions"
+        ]
         if NO_PERMISSION_REQUIRED in permissions:
             open_views.append((intr["route_name"], intr["context"], intr["name"]))
     assert open_views == []
@@ -249,14 +253,23 @@ def test_anonymous_users_reach_only_login_and_static(app_config, testapp):
     testapp.get("/forms_static/runtime.js", status=200)
 
 
-@pytest.mark.parametrize("login_name, allowed, refused", [
-    ("admin", ["/110000/"], []),
-    ("staff", ["/110000/110101/110101001/", "/110000/110101/110101001/110101001002/"],
-     ["/110000/110101/", "/110000/110101/110101002/"]),
-    ("station", ["/110000/110101/110101001/110101001001/"],
-     ["/110000/110101/110101001/", "/110000/110101/110101001/110101001002/"]),
-    ("hospital", ["/110000/110101/110101901/"], ["/110000/110101/"]),
-])
+@pytest.mark.parametrize(
+    "login_name, allowed, refused",
+    [
+        ("admin", ["/110000/"], []),
+        (
+            "staff",
+            ["/110000/110101/110101001/", "/110000/110101/110101001/110101001002/"],
+            ["/110000/110101/", "/110000/110101/110101002/"],
+        ),
+        (
+            "station",
+            ["/110000/110101/110101001/110101001001/"],
+            ["/110000/110101/110101001/", "/110000/110101/110101001/110101001002/"],
+        ),
+        ("hospital", ["/110000/110101/110101901/"], ["/110000/110101/"]),
+    ],
+)
 def test_each_role_sees_its_subtree(testapp, login_name, allowed, refused):
     login(testapp, login_name)
     for path in allowed:
@@ -297,8 +310,7 @@ def test_pages_and_the_api_are_not_cached_and_carry_the_security_headers(
         "login page": testapp.get("/login"),
         "record page": testapp.get("/110000/110101/110101001/submissions/" + record),
         "API": testapp.get("/api/v1/submissions/" + record, headers=tokens["staff"]),
-        "API error": testapp.get("/api/v1/submissions/nope", headers=tokens["staff"],
-                                 status=404),
+        "API error": testapp.get("/api/v1/submissions/nope", headers=tokens["staff"], status=404),
         "not found page": testapp.get("/no/such/page", status=404),
     }
     for name, res in answers.items():

@@ -51,8 +51,9 @@ def test_an_edit_keeps_the_values_it_replaces(checked, testapp, tokens, record):
     path = "/api/v1/submissions/" + record
     assert checked("get", path, 200, headers=tokens["staff"]).json["revision"] == 1
     before = stored(testapp, record)
-    res = put(checked, tokens["staff"], record, data=good_data(sbp=140, pulse_pressure=1),
-              revision=1)
+    res = put(
+        checked, tokens["staff"], record, data=good_data(sbp=140, pulse_pressure=1), revision=1
+    )
     assert res.json == {"id": record, "status": "submitted", "form_version": 1, "revision": 2}
     row = stored(testapp, record)
     # The row holds the current values, with the calculation the server's own.
@@ -76,8 +77,12 @@ def test_an_edit_keeps_the_values_it_replaces(checked, testapp, tokens, record):
 
     [event, _station] = audit_rows(testapp, event="submission.edit")
     assert (event.actor, event.target, event.org_code) == ("staff", record, "110101001")
-    assert event.detail == {"form": "bp_check", "version": 1, "revision": 2,
-                            "fields": ["sbp", "pulse_pressure"]}
+    assert event.detail == {
+        "form": "bp_check",
+        "version": 1,
+        "revision": 2,
+        "fields": ["sbp", "pulse_pressure"],
+    }
     # The targets are UUIDs, already checked above: a value like "140" may occur in one.
     logged = repr([e.detail for e in audit_rows(testapp, event="submission.edit")])
     assert ID_NUMBER not in logged and "王小明" not in logged and "140" not in logged
@@ -95,14 +100,18 @@ def test_invalid_edits_are_refused_like_new_submissions(checked, testapp, tokens
     res = put(checked, tokens["staff"], record, 422, data=data, period="2026-13")
     assert set(res.json["errors"]) == {"period", "sbp", "cigarettes", "meds.0.drug"}
     assert res.json["errors"]["sbp"] == "数值不能大于 300。"
-    res = put(checked, {**tokens["staff"], "Accept-Language": "en"}, record, 422,
-              data=good_data(sbp=120, dbp=130))
+    res = put(
+        checked,
+        {**tokens["staff"], "Accept-Language": "en"},
+        record,
+        422,
+        data=good_data(sbp=120, dbp=130),
+    )
     assert res.json["errors"] == {"dbp": "Must be below the systolic"}
     assert kept(testapp, record) == [] and stored(testapp, record).data["sbp"] == 150
 
 
-def test_edits_are_validated_with_the_records_own_version(checked, testapp, admin, tokens,
-                                                         record):
+def test_edits_are_validated_with_the_records_own_version(checked, testapp, admin, tokens, record):
     stricter = bp_form()
     stricter.get_field("sbp").max = 200
     upload(checked, admin, stricter)
@@ -147,14 +156,18 @@ def test_a_concurrent_edit_is_retried_into_a_stale_refusal(
     assert [r.data["sbp"] for r in kept(testapp, record)] == [150, 140]
 
 
-@pytest.mark.parametrize("status, message", [
-    ("approved", "approved"),
-    ("draft", "draft"),
-])
+@pytest.mark.parametrize(
+    "status, message",
+    [
+        ("approved", "approved"),
+        ("draft", "draft"),
+    ],
+)
 def test_the_workflow_state_decides(checked, testapp, tokens, record, status, message):
     set_status(testapp, record, status)
-    res = put(checked, {**tokens["staff"], "Accept-Language": "en"}, record, 409,
-              data=good_data(sbp=140))
+    res = put(
+        checked, {**tokens["staff"], "Accept-Language": "en"}, record, 409, data=good_data(sbp=140)
+    )
     assert message in res.json["error"]
     assert kept(testapp, record) == [] and stored(testapp, record).data["sbp"] == 150
 
@@ -181,8 +194,13 @@ def test_if_match_with_the_etag_read_refuses_a_stale_edit(checked, testapp, toke
     assert etag == '"r1"'
 
     def put_if(match, status, **data):
-        return checked("put_json", path, status, params={"data": good_data(**data)},
-                       headers={**staff, "If-Match": match})
+        return checked(
+            "put_json",
+            path,
+            status,
+            params={"data": good_data(**data)},
+            headers={**staff, "If-Match": match},
+        )
 
     saved = put_if(etag, 200, sbp=140)
     assert saved.json["revision"] == 2 and saved.headers["ETag"] == '"r2"'
@@ -198,21 +216,36 @@ def test_if_match_with_the_etag_read_refuses_a_stale_edit(checked, testapp, toke
     assert put_if("*", 200, sbp=130).headers["ETag"] == '"r3"'
     assert put_if('"r3"', 200, sbp=120).json["revision"] == 4
     # The body's revision and If-Match must agree; the body's alone still gives 409.
-    res = checked("put_json", path, 400, params={"data": good_data(), "revision": 3},
-                  headers={**staff, "If-Match": '"r4"'})
+    res = checked(
+        "put_json",
+        path,
+        400,
+        params={"data": good_data(), "revision": 3},
+        headers={**staff, "If-Match": '"r4"'},
+    )
     assert "If-Match" in res.json["error"]
     put(checked, staff, record, 409, data=good_data(sbp=110), revision=3)
     assert [r.data["sbp"] for r in kept(testapp, record)] == [150, 140, 130, 120]
     # Outside the caller's part of the tree the tag tells nothing: 403 first.
-    res = checked("put_json", path, 403, params={"data": good_data()},
-                  headers={**tokens["xicheng"], "If-Match": '"r9"'})
+    res = checked(
+        "put_json",
+        path,
+        403,
+        params={"data": good_data()},
+        headers={**tokens["xicheng"], "If-Match": '"r9"'},
+    )
     assert "revision" not in res.json and "ETag" not in res.headers
 
 
 def test_malformed_edits(checked, tokens, record):
     staff = tokens["staff"]
-    checked("put", "/api/v1/submissions/" + record, 400, params="[1]",
-            headers={**staff, "Content-Type": "application/json"})
+    checked(
+        "put",
+        "/api/v1/submissions/" + record,
+        400,
+        params="[1]",
+        headers={**staff, "Content-Type": "application/json"},
+    )
     put(checked, staff, record, 400, period="2026-10")  # no data
     put(checked, staff, record, 400, data=good_data(), period=202610)
     put(checked, staff, record, 400, data=good_data(), revision="2")
@@ -225,8 +258,12 @@ def test_a_session_edit_needs_the_csrf_token(testapp, record):
     login(testapp, "staff")
     testapp.put_json("/api/v1/submissions/" + record, {"data": good_data()}, status=400)
     token = csrf_token(testapp)
-    testapp.put_json("/api/v1/submissions/" + record, {"data": good_data(sbp=140)},
-                     headers={"X-CSRF-Token": token}, status=200)
+    testapp.put_json(
+        "/api/v1/submissions/" + record,
+        {"data": good_data(sbp=140)},
+        headers={"X-CSRF-Token": token},
+        status=200,
+    )
 
 
 def test_managers_read_the_revision_with_personal_fields_masked(checked, tokens, record):

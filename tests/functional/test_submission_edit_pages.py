@@ -60,7 +60,10 @@ def test_staff_edit_a_submitted_record_and_see_its_history(testapp, record):
     edit = testapp.get(view.html.select_one("a#edit")["href"])
     form = edit.forms["entry"]
     assert (form["name"].value, form["sbp"].value, form["entry_revision"].value) == (
-        "张三", "150", "1")
+        "张三",
+        "150",
+        "1",
+    )
     assert [o[0] for o in form["entry_org"].options] == ["110101001"]
     assert "save_draft" not in form.fields
     form["sbp"] = "140"
@@ -84,10 +87,12 @@ def test_staff_edit_a_submitted_record_and_see_its_history(testapp, record):
     [event] = audit_rows(testapp, event="submission.edit")
     assert event.detail["revision"] == 2 and "张三丰" not in repr(event.detail)
     assert set(event.detail["fields"]) == {"name", "sbp", "weight", "height", "bmi"}
-    history_reads = [r for r in audit_rows(testapp, event="submission.read")
-                     if r.detail.get("revisions")]
+    history_reads = [
+        r for r in audit_rows(testapp, event="submission.read") if r.detail.get("revisions")
+    ]
     assert [(r.actor, r.detail["revisions"], r.detail["masked"]) for r in history_reads] == [
-        ("staff", 2, False)]
+        ("staff", 2, False)
+    ]
 
 
 def test_errors_are_shown_at_the_field_with_everything_typed_kept(testapp, record):
@@ -114,20 +119,25 @@ def test_a_stale_edit_is_refused_with_what_changed_and_everything_typed_kept(tes
     notice = res.html.select_one("#notice").get_text()
     assert "staff" in notice and "收缩压" in notice
     again = res.forms["entry"]
-    assert (again["dbp"].value, again["name"].value, again["sbp"].value) == (
-        "85", "张三丰", "150")
+    assert (again["dbp"].value, again["name"].value, again["sbp"].value) == ("85", "张三丰", "150")
     assert again["entry_revision"].value == "2"
     assert [r.data["sbp"] for r in kept(testapp, record)] == [150, 130]
     # Saved again knowingly: it replaces their version, which stays in the history.
     again.submit("save", status=303)
     assert [(r.data["sbp"], r.data["dbp"]) for r in kept(testapp, record)] == [
-        (150, 90), (130, 90), (150, 85)]
+        (150, 90),
+        (130, 90),
+        (150, 85),
+    ]
 
 
-@pytest.mark.parametrize("status, message", [
-    ("approved", "已审核通过"),
-    ("draft", "草稿"),
-])
+@pytest.mark.parametrize(
+    "status, message",
+    [
+        ("approved", "已审核通过"),
+        ("draft", "草稿"),
+    ],
+)
 def test_the_workflow_state_decides(testapp, record, status, message):
     opened = testapp.get(view_url(record) + "/edit").forms["entry"]
     set_status(testapp, record, status)
@@ -169,5 +179,6 @@ def test_addresses_that_are_not_a_record_here(testapp, record):
     testapp.get(CENTRE + "submissions/no-such-id/edit", status=404)
     testapp.get(view_url(record) + "/edit/more", status=404)
     # A record is edited at its own unit's address (or above), not at another unit's.
-    testapp.get("/110000/110101/110101001/110101001001/submissions/" + record.id + "/edit",
-                status=404)
+    testapp.get(
+        "/110000/110101/110101001/110101001001/submissions/" + record.id + "/edit", status=404
+    )

@@ -23,8 +23,13 @@ def count_audit(registry, event):
 
 def add_probe(config, name, view):
     config.add_route(name, f"/_probe/{name}")
-    config.add_view(view, route_name=name, renderer="json",
-                    permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+    config.add_view(
+        view,
+        route_name=name,
+        renderer="json",
+        permission=NO_PERMISSION_REQUIRED,
+        require_csrf=False,
+    )
 
 
 def test_failure_after_writing_both_stores_leaves_neither_changed(app_config):
@@ -159,9 +164,11 @@ def test_a_request_sees_what_another_process_committed(app_config, settings):
 
     if not settings["zodbconn.uri"].startswith("postgres://"):
         pytest.skip("FileStorage admits one process")
-    add_probe(app_config, "marker", lambda request: {
-        "marker": getattr(request.root_site, "probe_marker", None)
-    })
+    add_probe(
+        app_config,
+        "marker",
+        lambda request: {"marker": getattr(request.root_site, "probe_marker", None)},
+    )
     app = webtest.TestApp(app_config.make_wsgi_app())
     assert app.get("/_probe/marker").json == {"marker": None}
     other = open_db(settings["zodbconn.uri"])

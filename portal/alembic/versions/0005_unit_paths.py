@@ -24,7 +24,9 @@ def upgrade():
         sa.PrimaryKeyConstraint("code", name=op.f("pk_unit_paths")),
     )
     op.create_index(
-        "ix_unit_paths_path", "unit_paths", ["path"],
+        "ix_unit_paths_path",
+        "unit_paths",
+        ["path"],
         postgresql_ops={"path": "varchar_pattern_ops"},
     )
 

@@ -130,8 +130,13 @@ def test_check_attachment_sniffs_the_head():
 
 @pytest.mark.parametrize(
     "text, size",
-    [("1048576", 1048576), ("20MB", 20 * 1024**2), ("512 kb", 512 * 1024), ("2g", 2 * 1024**3),
-     ("10 b", 10)],
+    [
+        ("1048576", 1048576),
+        ("20MB", 20 * 1024**2),
+        ("512 kb", 512 * 1024),
+        ("2g", 2 * 1024**3),
+        ("10 b", 10),
+    ],
 )
 def test_sizes_as_people_write_them(text, size):
     assert parse_size(text) == size
@@ -153,8 +158,11 @@ def test_attachment_values_in_groups_and_repeats():
     )
     data = {"photo": "p1", "note": "x", "visits": [{"scan": "s0"}, {"n": 1}, {"scan": "s2"}]}
     found = [(key, f.name, value) for key, f, _holder, value in attachment_values(definition, data)]
-    assert found == [("photo", "photo", "p1"), ("visits.0.scan", "scan", "s0"),
-                     ("visits.2.scan", "scan", "s2")]
+    assert found == [
+        ("photo", "photo", "p1"),
+        ("visits.0.scan", "scan", "s0"),
+        ("visits.2.scan", "scan", "s2"),
+    ]
     # The holder is where the value is kept: replacing it there changes the data.
     for _key, f, holder, value in attachment_values(definition, data):
         holder[f.name] = value.upper()
@@ -172,8 +180,9 @@ def test_file_and_image_fields_round_trip_through_xlsform_without_warnings():
         levels=("centre",),
         fields=[
             Field("photo", "image", label=Text("照片", "Photo"), max_size=10 * 1024 * 1024),
-            Field("scan", "file", label=Text("扫描件", "Scan"),
-                  accept=("application/pdf", "image/*")),
+            Field(
+                "scan", "file", label=Text("扫描件", "Scan"), accept=("application/pdf", "image/*")
+            ),
         ],
     )
     again = import_xlsform(export_xlsform(definition))

@@ -69,7 +69,10 @@ def test_a_picture_is_stored_with_what_its_content_says(request_):
     assert (thumbnail.format, thumbnail.size) == ("JPEG", (320, 160))
     (event,) = request_.audited
     assert (event.event, event.target, event.org_code) == (
-        "attachment.upload", attachment.id, "110101001")
+        "attachment.upload",
+        attachment.id,
+        "110101001",
+    )
     assert event.detail == {"size": len(content), "content_type": "image/png"}
 
 
@@ -182,11 +185,13 @@ def test_filenames_are_made_safe(sent, kept):
 
 
 def test_limits_are_read_from_the_settings():
-    config = Configurator(settings={"portal.attachments.max_size": "5 MB",
-                                    "portal.attachments.pending_hours": "2"})
+    config = Configurator(
+        settings={"portal.attachments.max_size": "5 MB", "portal.attachments.pending_hours": "2"}
+    )
     config.include("portal.services.attachments")
     assert config.registry.attachment_limits == attachments.Limits(
-        max_size=5 * 1024 * 1024, pending_hours=2)
+        max_size=5 * 1024 * 1024, pending_hours=2
+    )
     config = Configurator(settings={})
     config.include("portal.services.attachments")
     assert config.registry.attachment_limits.max_size == 20 * 1024 * 1024
@@ -194,7 +199,7 @@ def test_limits_are_read_from_the_settings():
 
 def test_download_names_for_every_browser():
     assert content_disposition("attachment", "体检报告 2026.pdf") == (
-        "attachment; filename=\"____ 2026.pdf\"; "
+        'attachment; filename="____ 2026.pdf"; '
         "filename*=UTF-8''%E4%BD%93%E6%A3%80%E6%8A%A5%E5%91%8A%202026.pdf"
     )
     assert content_disposition("inline", 'a"b;c%.png') == (

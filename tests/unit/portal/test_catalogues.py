@@ -28,7 +28,9 @@ def test_colander_messages_are_chinese_under_zh_cn():
     from portal.i18n import compile_catalogues
 
     compile_catalogues()
-    dirs = [AssetResolver().resolve(spec).abspath()
-            for spec in ("colander:locale/", "deform:locale/", "portal:locale/")]
+    dirs = [
+        AssetResolver().resolve(spec).abspath()
+        for spec in ("colander:locale/", "deform:locale/", "portal:locale/")
+    ]
     localizer = make_localizer("zh_CN", dirs)
     assert localizer.translate(colander._("Required")) == "必填"

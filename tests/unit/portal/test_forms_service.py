@@ -10,12 +10,13 @@ import pytest
 from sqlalchemy import select
 
 from forms.model import Field, Text
+from forms.periods import period_start
 from forms.xlsform import export_xlsform
 from portal.evolve import evolve
 from portal.models import Base, Submission, get_engine, in_subtrees, utcnow
 from portal.resources import FormResource, Site
 from portal.services import forms as form_service
-from portal.services.submissions import client_id_of, period_problem, period_start
+from portal.services.submissions import client_id_of, period_problem
 from tests.functional.form_samples import bp_form
 
 

@@ -21,8 +21,12 @@ def test_divisions_current_and_historical(site):
     districts = [u for u in city.units() if u.type == "district"]
     assert len([d for d in districts if d.active]) == 16
     historical = {d.code: d.successor for d in districts if not d.active}
-    assert historical == {"110103": "110101", "110104": "110102",
-                          "110228": "110118", "110229": "110119"}
+    assert historical == {
+        "110103": "110101",
+        "110104": "110102",
+        "110228": "110118",
+        "110229": "110119",
+    }
     assert "110110" not in site.units  # there is no 110110
 
 

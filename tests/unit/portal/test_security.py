@@ -72,14 +72,17 @@ def test_roles_only_where_they_belong(site):
     assert "staff" not in site.unit_by_code("110101001002").local_roles
 
 
-@pytest.mark.parametrize("password, ok", [
-    ("Demo@Portal2026", True),
-    ("short-A1", False),                 # too short
-    ("alllowercaseletters", False),      # one class
-    ("lowercase and digits 12", True),   # lower, digit, symbol (space)
-    ("Lowercaseandupper", False),        # two classes
-    ("Xicheng-1234567", False),          # contains the login
-])
+@pytest.mark.parametrize(
+    "password, ok",
+    [
+        ("Demo@Portal2026", True),
+        ("short-A1", False),  # too short
+        ("alllowercaseletters", False),  # one class
+        ("lowercase and digits 12", True),  # lower, digit, symbol (space)
+        ("Lowercaseandupper", False),  # two classes
+        ("Xicheng-1234567", False),  # contains the login
+    ],
+)
 def test_password_policy(password, ok):
     assert (accounts.password_problems(password, "xicheng") == []) is ok
 

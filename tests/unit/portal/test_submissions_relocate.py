@@ -26,11 +26,21 @@ def dbsession(tmp_path):
     session = get_session_factory(engine)()
     now = dt.datetime(2026, 1, 1)
     for key, path in PATHS.items():
-        session.add(Submission(
-            id=key, form_name="f", form_version=1, org_code=path.split("/")[-2],
-            org_path=path, status="submitted", author="staff", created=now, updated=now,
-            client_id=key, data={},
-        ))
+        session.add(
+            Submission(
+                id=key,
+                form_name="f",
+                form_version=1,
+                org_code=path.split("/")[-2],
+                org_path=path,
+                status="submitted",
+                author="staff",
+                created=now,
+                updated=now,
+                client_id=key,
+                data={},
+            )
+        )
     session.commit()
     yield session
     session.close()

@@ -34,8 +34,9 @@ def test_sync_makes_the_table_the_tree(site, dbsession):
     # In line already: nothing to do.
     assert unit_paths.sync(dbsession, site) == 0
     # A wrong path, a missing row and a unit no longer in the tree are each put right.
-    dbsession.execute(UnitPath.__table__.update().where(UnitPath.code == "110101001")
-                      .values(path="/wrong/"))
+    dbsession.execute(
+        UnitPath.__table__.update().where(UnitPath.code == "110101001").values(path="/wrong/")
+    )
     dbsession.execute(UnitPath.__table__.delete().where(UnitPath.code == "110101001001"))
     dbsession.add(UnitPath(code="999999", path="/999999/"))
     dbsession.commit()
