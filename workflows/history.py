@@ -13,8 +13,6 @@ def changed_keys(
     """The keys whose values differ between `before` and `after`: those in `order` first, in
     that order, then the rest sorted. A key that is absent and one that is None are the same
     (no answer)."""
-    changed = {
-        key for key in set(before) | set(after) if before.get(key) != after.get(key)
-    }
+    changed = {key for key in set(before) | set(after) if before.get(key) != after.get(key)}
     ordered = [key for key in dict.fromkeys(order) if key in changed]
     return ordered + sorted(changed.difference(ordered))
