@@ -15,7 +15,9 @@ import zope.sqlalchemy
 from pyramid.settings import asbool
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -165,6 +167,86 @@ class UnitPath(Base):
     path: Mapped[str] = mapped_column(String(255))
 
 
+class ReferenceValue(Base):
+    """A reference figure of a unit for a year: the denominators of the indicators that are
+    not records (常住人口, 65岁及以上人口, 0–6岁儿童, 活产数, estimated patients). A unit's
+    figure is its own where one is entered, else the sum of its children's figures."""
+
+    __tablename__ = "reference_values"
+
+    org_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[float] = mapped_column(Float)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReportFact(Base):
+    """A counted submission as the indicators read it (reports.indicators.Fact): kept so that
+    a change takes the record's old contribution away exactly, and so that a person's or a
+    unit's records are found without reading the submissions' values."""
+
+    __tablename__ = "report_facts"
+
+    submission_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    form_name: Mapped[str] = mapped_column(String(64))
+    org_code: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    person: Mapped[str | None] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))
+    on_time: Mapped[bool] = mapped_column(Boolean)
+    detail: Mapped[dict] = mapped_column(JSON)  # passes, latest_ok, numbers
+
+
+class ReportContribution(Base):
+    """What one person or one unit-and-form contributes now to the aggregates of its unit
+    (and so of every unit above it), per period and indicator: the state that lets a
+    person's latest follow-up replace an earlier one's contribution."""
+
+    __tablename__ = "report_contributions"
+
+    entity: Mapped[str] = mapped_column(String(200), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(32))
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class ReportEntity(Base):
+    """One row per person or unit-and-form with a contribution: its upsert is the lock that
+    makes concurrent changes of one person's records take turns."""
+
+    __tablename__ = "report_entities"
+
+    entity: Mapped[str] = mapped_column(String(200), primary_key=True)
+    changes: Mapped[int] = mapped_column(Integer)
+
+
+class ReportAggregate(Base):
+    """The sums every report reads: per unit (its whole subtree), period ("2026-10",
+    "2026-Q4", "2026") and indicator key, a count `n` and a sum `total`. Kept in the same
+    transaction as every change of a submission (portal/services/aggregates.py)."""
+
+    __tablename__ = "report_aggregates"
+
+    org_code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    period: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    total: Mapped[float] = mapped_column(Float)
+
+
+class ReportState(Base):
+    """Facts about the kept aggregates: the fingerprint of the indicators they were computed
+    for (a changed definition makes them stale until rebuilt)."""
+
+    __tablename__ = "report_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
 # A prefix LIKE can use a b-tree index on PostgreSQL only under the C collation or with the
 # pattern operator class; the servers' databases use a Chinese or UTF-8 locale.
 _PATTERN_OPS = {"org_path": "varchar_pattern_ops", "path": "varchar_pattern_ops"}
@@ -175,6 +257,13 @@ Index("ix_audit_events_org_path", AuditEvent.org_path, postgresql_ops=_PATTERN_O
 Index("ix_submissions_form_name_period", Submission.form_name, Submission.period)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_unit_paths_path", UnitPath.path, postgresql_ops=_PATTERN_OPS)
+Index("ix_report_facts_org_code_person", ReportFact.org_code, ReportFact.person)
+Index(
+    "ix_report_facts_org_code_form_name_period",
+    ReportFact.org_code,
+    ReportFact.form_name,
+    ReportFact.period,
+)
 
 
 def in_subtrees(column, paths, dialect_name: str):
