@@ -25,6 +25,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".headers")
     config.include(".services.forms")
     config.include(".services.attachments")
+    config.include(".services.aggregates")
     config.include(".housekeeping")
     config.scan(".views")
     return config

@@ -194,6 +194,7 @@ class ReportFact(Base):
     org_code: Mapped[str] = mapped_column(String(32))
     period: Mapped[str] = mapped_column(String(16))
     person: Mapped[str | None] = mapped_column(String(64))
+    author: Mapped[str] = mapped_column(String(64))
     at: Mapped[str] = mapped_column(String(40))
     on_time: Mapped[bool] = mapped_column(Boolean)
     detail: Mapped[dict] = mapped_column(JSON)  # passes, latest_ok, numbers
@@ -258,6 +259,12 @@ Index("ix_submissions_form_name_period", Submission.form_name, Submission.period
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_unit_paths_path", UnitPath.path, postgresql_ops=_PATTERN_OPS)
 Index("ix_report_facts_org_code_person", ReportFact.org_code, ReportFact.person)
+Index(
+    "ix_report_facts_org_code_author_period",
+    ReportFact.org_code,
+    ReportFact.author,
+    ReportFact.period,
+)
 Index(
     "ix_report_facts_org_code_form_name_period",
     ReportFact.org_code,
@@ -419,6 +426,11 @@ def includeme(config):
     engine = get_engine(settings)
     config.registry.sql_engine = engine
     config.registry.dbsession_factory = get_session_factory(engine)
-    config.add_request_method(
-        lambda r: get_tm_session(r.registry.dbsession_factory, r.tm), "dbsession", reify=True
-    )
+    config.add_request_method(_request_dbsession, "dbsession", reify=True)
+
+
+def _request_dbsession(request):
+    dbsession = get_tm_session(request.registry.dbsession_factory, request.tm)
+    # For what follows a change of the rows without a request at hand (record_changes).
+    dbsession.info["registry"] = request.registry
+    return dbsession

@@ -287,6 +287,36 @@ class FormResource(Persistent):
         return self.__parent__.org_scope()
 
 
+class Reports(Folder):
+    """The statistical report definitions, by name (site['reports']), and the indicators
+    they are computed from. Both are kept as JSON text (the reports library's exchange
+    format), like form versions: stored data that does not depend on class layouts."""
+
+    def __init__(self):
+        super().__init__()
+        self.indicators_json = "[]"
+
+    def indicator_dicts(self) -> list[dict]:
+        return json.loads(self.indicators_json)
+
+    def set_indicators(self, indicators: list[dict]) -> None:
+        self.indicators_json = json.dumps(indicators, ensure_ascii=False, sort_keys=True)
+
+    def definitions(self) -> list["ReportDefinition"]:
+        return list(self.values())
+
+
+class ReportDefinition(Persistent):
+    """One report: its title, layout, columns, official header and notes (a dict, see
+    reports/builtin.py), kept as JSON text."""
+
+    def __init__(self, definition: dict):
+        self.definition_json = json.dumps(definition, ensure_ascii=False, sort_keys=True)
+
+    def definition(self) -> dict:
+        return json.loads(self.definition_json)
+
+
 class Attachments(Folder):
     """The uploaded files (site['attachments']), by id. A file is kept as soon as it is
     uploaded, pending until a submission refers to it; `pending` indexes the pending ones

@@ -42,6 +42,7 @@ from portal.demo_data.generate import (
     make_plan,
 )
 from portal.demo_data.store import Progress, count, write
+from portal.services import record_changes
 
 # What `portal init --demo` adds: enough to make lists and reports look alive, and quick.
 DEMO_RECORDS = 5_000
@@ -73,7 +74,11 @@ def fill_demo(request, records: int | None = None, **plan_options) -> str | None
     plan = make_plan(
         request.root_site, DEMO_RECORDS if records is None else records, **plan_options
     )
-    rows = write(connection, batches(plan))
+    rows = write(
+        connection,
+        batches(plan),
+        written=record_changes.bulk_writer(connection, request.root_site, request.registry),
+    )
     # Core statements are invisible to zope.sqlalchemy: without this it would roll them back.
     zope.sqlalchemy.mark_changed(request.dbsession)
     return f"Added {rows:,} synthetic demo submissions over the last {len(plan.months)} months."

@@ -28,11 +28,14 @@ def write(
     *,
     commit_every: int | None = None,
     progress: Callable[[int], None] | None = None,
+    written: Callable[[list[dict]], None] | None = None,
 ) -> int:
     """Insert every batch through `connection`; returns the number of rows.
 
     With `commit_every`, commits once that many rows are pending and at the end (a long run
     then keeps what it wrote before a failure); without, the caller's transaction decides.
+    `written(batch)` is called after each batch is inserted, in the same transaction: what
+    must follow the rows (the report aggregates) is written with them.
     """
     copy = connection.dialect.name == "postgresql"
     statement = insert(BULK_TABLE)
@@ -44,6 +47,8 @@ def write(
             _copy(connection, batch)
         else:
             connection.execute(statement, batch)
+        if written:
+            written(batch)
         done += len(batch)
         pending += len(batch)
         if commit_every and pending >= commit_every:

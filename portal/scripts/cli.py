@@ -244,6 +244,9 @@ def cmd_demo_data(args):
         start = time.perf_counter()
         # Outside the request's transaction: commits every 100 000 rows keep a long run's
         # work and its memory bounded.
+        from portal.services import record_changes
+
+        site = request.root_site
         with env["registry"].sql_engine.connect() as connection:
             try:
                 rows = demo_data.write(
@@ -251,6 +254,7 @@ def cmd_demo_data(args):
                     demo_data.batches(plan, workers),
                     commit_every=100_000,
                     progress=demo_data.Progress(args.records),
+                    written=record_changes.bulk_writer(connection, site, env["registry"]),
                 )
             except IntegrityError:
                 raise CommandError(
@@ -284,6 +288,39 @@ def cmd_pack(args):
     with _env(args.config) as env:
         pack(env["registry"].zodb, args.days)
     print(f"Packed the ZODB, keeping {args.days:g} days of history.")
+
+
+def cmd_reports_rebuild(args):
+    from portal.services import aggregates
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            catalogue = aggregates.catalogue_of(request.root_site, request.registry)
+            count = aggregates.rebuild(
+                request.dbsession,
+                catalogue,
+                progress=lambda n: print(f"{n:,} records read", file=sys.stderr),
+            )
+    print(f"Rebuilt the report aggregates from {count:,} submissions.")
+
+
+def cmd_reports_check(args):
+    from portal.services import aggregates
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            catalogue = aggregates.catalogue_of(request.root_site, request.registry)
+            found = aggregates.differences(request.dbsession, catalogue)
+            request.tm.abort()
+    for line in found[:200]:
+        print(line)
+    if found:
+        print(f"{len(found)} aggregates differ from a full recomputation.", file=sys.stderr)
+        return 1
+    print("The report aggregates agree with a full recomputation.")
+    return 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -356,6 +393,16 @@ def parser() -> argparse.ArgumentParser:
         "attachments-clean",
         cmd_attachments_clean,
         "remove lapsed uploads that no submission refers to (run it daily)",
+    )
+    command(
+        "reports-rebuild",
+        cmd_reports_rebuild,
+        "recompute every report aggregate from the submissions",
+    )
+    command(
+        "reports-check",
+        cmd_reports_check,
+        "compare the kept report aggregates with a full recomputation (exit 1 if they differ)",
     )
     pack = command(
         "pack",

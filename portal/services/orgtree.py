@@ -25,7 +25,7 @@ from exports import tables
 from portal import audit
 from portal.i18n import _, translate
 from portal.resources import ALLOWED_CHILDREN, UNIT_TYPES, OrgUnit, Site
-from portal.services import unit_paths
+from portal.services import record_changes, unit_paths
 from portal.services.submissions import relocate as relocate_submissions
 from portal.vocab import unit_type_title
 
@@ -313,6 +313,7 @@ def _relocate(dbsession, moves: list[tuple[str, OrgUnit]], created=()) -> None:
     unit_paths.record(dbsession, [*below.values(), *created])
     for old_path, unit in sorted(moves, key=lambda move: -len(move[0])):
         relocate_submissions(dbsession, old_path, unit.path)
+    record_changes.units_moved(dbsession, [(old_path, unit.path) for old_path, unit in moves])
 
 
 def deactivate_unit(

@@ -37,7 +37,7 @@ from portal.models import (
 )
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission, Refused
-from portal.services import attachments, unit_paths
+from portal.services import attachments, record_changes, unit_paths
 from portal.services.forms import CompiledVersion, compiled
 from workflows import submission as workflow
 from workflows.history import changed_keys
@@ -180,6 +180,7 @@ def _store(
     """Add the submission, or update the draft `row`, and audit it."""
     now = utcnow()
     created = row is None
+    before = None if created else record_changes.snapshot(row)
     if created:
         row = Submission(
             id=str(uuid.uuid4()), author=request.identity.login, created=now, client_id=client_id
@@ -200,6 +201,7 @@ def _store(
         # The same client_id committed by a concurrent request: a retry finds it.
         mark_error_retryable(error)
         raise
+    record_changes.records_changed(request, [(before, record_changes.snapshot(row))])
     event = "submission.draft" if status == DRAFT else "submission.create"
     audit.record(
         request,
@@ -323,6 +325,7 @@ def _insert(
     row = Submission(**values, org_path=org_path)
     make_transient_to_detached(row)
     dbsession.add(row)
+    record_changes.records_changed(request, [(None, record_changes.snapshot(row))])
     audit.record_now(
         request,
         "submission.create",
@@ -631,6 +634,7 @@ def edit(
     if not changed:
         return Edited(row, number, [])
     now = utcnow()
+    before = record_changes.snapshot(row)
     if number == 1:
         request.dbsession.add(_revision(row, 1, row.author, row.updated))
     row.data, row.period, row.updated = clean, period, now
@@ -642,6 +646,7 @@ def edit(
         # A concurrent edit took this revision number first: the retry finds it.
         mark_error_retryable(error)
         raise
+    record_changes.records_changed(request, [(before, record_changes.snapshot(row))])
     audit.record(
         request,
         "submission.edit",

@@ -34,12 +34,18 @@ def upgrade():
         sa.Column("org_code", sa.String(length=32), nullable=False),
         sa.Column("period", sa.String(length=16), nullable=False),
         sa.Column("person", sa.String(length=64), nullable=True),
+        sa.Column("author", sa.String(length=64), nullable=False),
         sa.Column("at", sa.String(length=40), nullable=False),
         sa.Column("on_time", sa.Boolean(), nullable=False),
         sa.Column("detail", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("submission_id", name=op.f("pk_report_facts")),
     )
     op.create_index("ix_report_facts_org_code_person", "report_facts", ["org_code", "person"])
+    op.create_index(
+        "ix_report_facts_org_code_author_period",
+        "report_facts",
+        ["org_code", "author", "period"],
+    )
     op.create_index(
         "ix_report_facts_org_code_form_name_period",
         "report_facts",

@@ -44,7 +44,8 @@ def request_(site):
 @pytest.fixture(autouse=True)
 def sql_calls(monkeypatch):
     """What the tree asks SQL for, in order: ("paths", {code: path}) for the unit paths it
-    records and ("relocate", old path, new path) for the submissions it moves. The SQL side
+    records and ("relocate", old path, new path) for the submissions it moves; the record
+    seam's ("moved", [(old path, new path), …]) is kept apart in `moved`. The SQL side
     is tested in test_submissions_relocate.py and test_unit_paths.py, and end to end in the
     functional tests."""
     calls = []
@@ -56,9 +57,18 @@ def sql_calls(monkeypatch):
     def record(dbsession, units):
         calls.append(("paths", {unit.code: unit.path for unit in units}))
 
+    def units_moved(dbsession, moves):
+        MOVED.append(list(moves))
+
     monkeypatch.setattr(orgtree, "relocate_submissions", relocate)
     monkeypatch.setattr(orgtree.unit_paths, "record", record)
+    monkeypatch.setattr(orgtree.record_changes, "units_moved", units_moved)
+    MOVED.clear()
     return calls
+
+
+# What the tree told the record seam (the aggregates follow moves through it).
+MOVED: list = []
 
 
 def relocations(sql_calls) -> list[tuple[str, str]]:
@@ -179,6 +189,7 @@ def test_move_unit_takes_the_subtree_along_and_keeps_the_index(site, sql_calls):
         ("relocate", "/110000/110101/110101001/", "/110000/110102/110101001/"),
     ]
     assert sql_calls[0][1]["110101001"] == "/110000/110102/110101001/"
+    assert MOVED == [[("/110000/110101/110101001/", "/110000/110102/110101001/")]]
     assert old.code == "110101"
     assert "110101001" not in old and site.unit_by_code("110102")["110101001"] is centre
     station = site.unit_by_code("110101001001")

@@ -69,9 +69,15 @@ def test_folder_refuses_duplicates_and_unknown_types():
 
 def test_evolve_runs_each_step_once():
     site = Site()
-    assert evolve(site) == ["step0001_base_structure", "step0002_forms", "step0003_attachments"]
-    assert site.evolve_version == latest_version() == 3
+    assert evolve(site) == [
+        "step0001_base_structure",
+        "step0002_forms",
+        "step0003_attachments",
+        "step0004_reports",
+    ]
+    assert site.evolve_version == latest_version() == 4
     assert hasattr(site, "units") and "accounts" in site and "forms" in site
+    assert "public-health-kpi" in site["reports"] and site["reports"].indicator_dicts()
     assert len(site["attachments"]) == 0 and len(site["attachments"].pending) == 0
     assert evolve(site) == []
 
@@ -81,5 +87,5 @@ def test_a_site_made_before_attachments_gets_their_folder():
     evolve(site)
     site.remove("attachments")
     site.evolve_version = 2
-    assert evolve(site) == ["step0003_attachments"]
+    assert evolve(site) == ["step0003_attachments", "step0004_reports"]
     assert "attachments" in site

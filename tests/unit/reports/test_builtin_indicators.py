@@ -1,0 +1,152 @@
+"""The built-in indicators on a small fixture whose values are worked out by hand, and the
+incremental contributions against the full recomputation."""
+
+import datetime as dt
+
+import pytest
+
+from reports import builtin
+from reports import indicators as ind
+
+PATHS = {
+    "110101001": "/110000/110101/110101001/",
+    "110101001001": "/110000/110101/110101001/110101001001/",
+    "110102001": "/110000/110102/110101001/",
+}
+CREATED = dt.datetime(2026, 11, 2, 3, 0)
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    return ind.Catalogue(ind.Indicator.from_dict(d) for d in builtin.INDICATORS)
+
+
+def record(n, form, org, period, status="submitted", **data):
+    return ind.Record(f"r{n:03d}", form, org, period, status, CREATED, data, author="staff")
+
+
+def htn(n, person, month, mode="1", sbp=130, dbp=80, age=60, status="1", org="110101001"):
+    data = {"record_no": person, "visit_mode": mode, "visit_date": f"{month}-10"}
+    data |= {"age": age, "mgmt_status": status}
+    if sbp is not None:
+        data |= {"sbp": sbp, "dbp": dbp}
+    return record(n, "hypertension_followup", org, month, **data)
+
+
+def fixture_records():
+    rows = []
+    # A: 4 face-to-face visits and a health check; latest reading 150/85 at 60: managed,
+    # not controlled.
+    for i, month in enumerate(["2026-02", "2026-05", "2026-08", "2026-11"]):
+        rows.append(htn(i, "A", month, sbp=130 if month != "2026-11" else 150, dbp=85))
+    rows.append(record(10, "health_check", "110101001", "2026-03", record_no="A", age=60))
+    # B: 70 years old, 4 visits of which one by phone without readings (the latest);
+    # the latest reading (145/85) is under 150/90: controlled, not managed (3 face to face).
+    for i, month in enumerate(["2026-01", "2026-04", "2026-07"]):
+        rows.append(htn(20 + i, "B", month, sbp=145, dbp=85, age=70))
+    rows.append(htn(23, "B", "2026-10", mode="3", sbp=None, age=70))
+    rows.append(record(24, "health_check", "110101001", "2026-06", record_no="B", age=70))
+    # C: lost to follow-up (失访) on every visit: not under management at all.
+    rows.append(htn(30, "C", "2026-03", status="2"))
+    # D: a draft does not count; E: at the station, 4 visits + check, all controlled.
+    draft = htn(40, "D", "2026-03")
+    rows.append(ind.Record(**{**draft.__dict__, "status": "draft"}))
+    for i, month in enumerate(["2026-01", "2026-02", "2026-03", "2026-04"]):
+        rows.append(htn(50 + i, "E", month, org="110101001001"))
+    rows.append(record(55, "health_check", "110101001001", "2026-05", record_no="E", age=66))
+    # Early pregnancy: one registered at 10 weeks, one at 14.
+    rows.append(record(60, "prenatal_first", "110101001", "2026-04", record_no="P", gest_weeks=10))
+    rows.append(record(61, "prenatal_first", "110101001", "2026-04", record_no="Q", gest_weeks=14))
+    # A newborn visited twice counts once.
+    rows.append(record(70, "newborn_visit", "110101001", "2026-05", record_no="N"))
+    rows.append(record(71, "newborn_visit", "110101001", "2026-06", record_no="N"))
+    # Records held: two personal_info records (no period: counted by the day made).
+    rows.append(record(80, "personal_info", "110101001", None, record_no="A"))
+    rows.append(record(81, "personal_info", "110101001", None, record_no="B"))
+    # Baseline: two institutions' staff.
+    rows.append(record(90, "baseline_institution", "110101001", "2026", staff_total=40))
+    rows.append(record(91, "baseline_institution", "110101001001", "2026", staff_total=8))
+    # Diabetes: latest fasting glucose 6.5 → controlled; earlier 8.0 does not matter.
+    rows.append(
+        record(
+            95,
+            "diabetes_followup",
+            "110101001",
+            "2026-02",
+            record_no="G",
+            visit_mode="1",
+            visit_date="2026-02-01",
+            fbg=8.0,
+        )
+    )
+    rows.append(
+        record(
+            96,
+            "diabetes_followup",
+            "110101001",
+            "2026-09",
+            record_no="G",
+            visit_mode="1",
+            visit_date="2026-09-01",
+            fbg=6.5,
+        )
+    )
+    return rows
+
+
+def test_every_built_in_indicator_against_the_hand_worked_values(catalogue):
+    got = ind.recompute(catalogue, fixture_records(), PATHS)
+
+    def n(org, key, period="2026"):
+        return got.get((org, period, key), (0, 0.0))[0]
+
+    district, centre, station = "110101", "110101001", "110101001001"
+    assert n(centre, "htn_patients") == 3  # A, B, E (C lost, D a draft)
+    assert n(centre, "htn_managed_persons") == 2  # A and E
+    assert n(centre, "htn_controlled_persons") == 2  # B (65+ at 145/85) and E
+    assert n(station, "htn_patients") == 1
+    assert n(district, "htn_managed_persons") == 2
+    assert n(centre, "early_registered") == 1
+    assert n(centre, "newborns_visited") == 1
+    assert n(centre, "elderly_checked") == 2  # B (70) and E (66)
+    assert n(centre, "dm_patients") == n(centre, "dm_controlled_persons") == 1
+    assert n(centre, "dm_managed_persons") == 0
+    assert n(centre, "records_held", "2026-11") == 2  # made on 2 November (Beijing)
+    assert got[(centre, "2026", "baseline_staff_total")] == (2, 48.0)
+    assert n(centre, "form:hypertension_followup") == 13  # A 4, B 4, C 1, E 4: not the draft
+    assert n(centre, "form:hypertension_followup", "2026-Q1") == 6  # A 1, B 1, C 1, E 3
+    assert n(centre, "units:hypertension_followup") == 2  # the centre and the station
+    assert n(centre, "authors") == 2  # "staff" at each of the two units
+    # In a quarter nobody has 4 visits; the latest reading of the quarter counts.
+    assert n(centre, "htn_managed_persons", "2026-Q1") == 0
+    assert n(centre, "htn_controlled_persons", "2026-Q1") == 3
+
+
+def test_contributions_added_one_record_at_a_time_equal_the_full_recomputation(catalogue):
+    records = fixture_records()
+    kept: ind.Aggregates = {}
+    facts: dict[str, list] = {}
+    for rec in records:
+        fact = catalogue.fact(rec)
+        if fact is None:
+            continue
+        ind.spread(kept, PATHS[rec.org_code], ind.record_cells(catalogue, fact))
+        for name_of, cells_of in ind.ENTITIES.values():
+            entity = name_of(fact)
+            if entity is None:
+                continue
+            before = facts.get(entity, [])
+            after = [*before, fact]
+            buckets = set(ind.periods.enclosing(fact.period))
+            ind.spread(kept, PATHS[rec.org_code], cells_of(catalogue, before, buckets), -1)
+            ind.spread(kept, PATHS[rec.org_code], cells_of(catalogue, after, buckets))
+            facts[entity] = after
+    kept = {k: v for k, v in kept.items() if v != (0, 0.0)}
+    assert kept == ind.recompute(catalogue, records, PATHS)
+
+
+def test_a_bad_definition_is_refused_with_its_name():
+    with pytest.raises(ind.IndicatorError, match="broken"):
+        ind.Catalogue([ind.Indicator("broken", "count", forms=("x",), filter="${a} >")])
+    with pytest.raises(ind.IndicatorError, match="no indicator named 'missing'"):
+        ind.validate([ind.Indicator("r", "ratio", numerator="missing", denominator="missing")])
