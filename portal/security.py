@@ -58,6 +58,10 @@ class Permission(StrEnum):
     SUBMISSION_VIEW = "submission:view"
     # Unmasked personal fields (ID numbers, phones, names) of a unit's submissions.
     SUBMISSION_PII = "submission:pii"
+    # Statistical reports of a unit's subtree (aggregates: no record, no personal field).
+    REPORT_VIEW = "report:view"
+    # Report definitions: indicators, columns, headers.
+    REPORT_EDIT = "report:edit"
 
 
 class Refused(Exception):
@@ -95,11 +99,13 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.ACCOUNT_EDIT,
         P.FORM_VIEW,
         P.FORM_EDIT,
+        P.REPORT_VIEW,
+        P.REPORT_EDIT,
     ),
     Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT, P.FORM_VIEW),
     Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW, P.FORM_VIEW),
-    Role.CITY_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
-    Role.DISTRICT_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW),
+    Role.CITY_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW, P.REPORT_VIEW),
+    Role.DISTRICT_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW, P.REPORT_VIEW),
     Role.CENTRE_STAFF: (
         P.ORG_VIEW,
         P.FORM_VIEW,

@@ -1,0 +1,458 @@
+"""Reading statistical reports: a report definition, a unit and a period in, the table out.
+
+The values come from the kept aggregates (report_aggregates: one row per unit, period and
+key, each the sum over the unit's subtree), never from the submissions: a city report for a
+year reads a few hundred rows however many records there are. Rows are the unit's children
+in code order; a historical unit (崇文区, 宣武区, 密云县, 延庆县) is folded into its successor,
+and a unit's own total includes the historical units it succeeded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from sqlalchemy import and_, func, not_, select
+
+from forms import periods
+from portal.models import ReferenceValue, ReportAggregate, UnitPath
+from portal.resources import OrgUnit
+
+
+class ReportError(ValueError):
+    """The report cannot be made as asked: `field` (period, org) and a message id."""
+
+    def __init__(self, field_name: str, message):
+        super().__init__(str(message))
+        self.field = field_name
+        self.message = message
+
+
+@dataclass
+class Column:
+    key: str
+    label: str
+    kind: str = "count"  # count, number, rate
+    groups: tuple[str, ...] = ()
+    unit: str = ""
+    numerator: str | None = None
+    denominator: str | None = None
+    decimals: int = 0
+
+
+@dataclass
+class Line:
+    org: str
+    label: str
+    values: list
+    link: bool = True  # a unit below which there is something to drill into
+
+
+@dataclass
+class Result:
+    name: str
+    title: str
+    org: str
+    org_name: str
+    period: str
+    columns: list[Column]
+    rows: list[Line]
+    total: list
+    definition: dict
+    missing: list[dict] = field(default_factory=list)
+
+
+def rate(numerator, denominator) -> float | None:
+    """numerator / denominator × 100, rounded half up to one decimal; None when the
+    denominator is 0 or either is missing."""
+    if numerator is None or not denominator:
+        return None
+    value = Decimal(str(numerator)) * 100 / Decimal(str(denominator))
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+def text(value: dict | str | None, language: str) -> str:
+    if isinstance(value, dict):
+        return value.get(language) or value.get("zh") or next(iter(value.values()), "")
+    return value or ""
+
+
+def check_period(period: str | None) -> str:
+    if not isinstance(period, str) or periods.period_type_of(period) is None:
+        raise ReportError("period", "report_period_format")
+    return period
+
+
+# -- the rows -------------------------------------------------------------------------------
+def _successor_in(site, unit: OrgUnit, among: set[str]) -> str | None:
+    seen = set()
+    code = unit.successor
+    while code and code not in seen:
+        if code in among:
+            return code
+        seen.add(code)
+        nxt = site.unit_by_code(code)
+        code = nxt.successor if nxt is not None else None
+    return None
+
+
+def row_units(site, org: OrgUnit) -> tuple[list[OrgUnit], dict[str, list[str]]]:
+    """The units that are rows (children of `org`, and children of historical units `org`
+    succeeded), in code order, and for each row the codes whose sums make it up."""
+    children = list(org.units())
+    predecessors = [u for u in site.units.values() if _successor_in(site, u, {org.code})]
+    for old in predecessors:
+        if org.path.startswith(old.path):
+            continue
+        children += [c for c in old.units() if c.code not in {x.code for x in children}]
+    codes = {c.code for c in children}
+    parts: dict[str, list[str]] = {c.code: [c.code] for c in children}
+    rows = []
+    for child in sorted(children, key=lambda u: u.code):
+        target = None if child.active else _successor_in(site, child, codes)
+        if target is not None and target != child.code:
+            parts[target].append(child.code)
+            del parts[child.code]
+        else:
+            rows.append(child)
+    own = [org.code] + [u.code for u in predecessors if not org.path.startswith(u.path)]
+    parts[org.code] = own
+    return rows, parts
+
+
+# -- reading the aggregates -------------------------------------------------------------------
+def _read(dbsession, codes: set[str], period: str, keys: set[str]) -> dict:
+    table = ReportAggregate.__table__
+    found: dict[tuple[str, str], tuple[int, float]] = {}
+    if not keys or not codes:
+        return found
+    query = select(table.c.org_code, table.c.key, table.c.n, table.c.total).where(
+        table.c.org_code.in_(sorted(codes)),
+        table.c.period == period,
+        table.c.key.in_(sorted(keys)),
+    )
+    for code, key, n, total in dbsession.execute(query):
+        found[(code, key)] = (n, total)
+    return found
+
+
+def _read_cumulative(dbsession, codes: set[str], period: str, keys: set[str]) -> dict:
+    """Sums over every month up to the period's end (records held, not made in it)."""
+    table = ReportAggregate.__table__
+    if not keys or not codes:
+        return {}
+    end = periods.period_end(period)
+    query = (
+        select(table.c.org_code, table.c.key, func.sum(table.c.n), func.sum(table.c.total))
+        .where(
+            table.c.org_code.in_(sorted(codes)),
+            table.c.key.in_(sorted(keys)),
+            func.length(table.c.period) == 7,
+            not_(table.c.period.contains("Q")),
+            and_(table.c.period <= f"{end.year:04d}-{end.month:02d}"),
+        )
+        .group_by(table.c.org_code, table.c.key)
+    )
+    return {(code, key): (n or 0, total or 0.0) for code, key, n, total in dbsession.execute(query)}
+
+
+def reference_figures(dbsession, codes: list[str], year: int, kinds: set[str]) -> dict:
+    """Each unit's reference figures for the year: its own where one is entered, else the
+    sum of the figures of the units below it (each the same way); none where nothing
+    below it has one."""
+    table = ReferenceValue.__table__
+    paths = UnitPath.__table__
+    rows = dbsession.execute(
+        select(paths.c.path, table.c.kind, table.c.value)
+        .join(paths, paths.c.code == table.c.org_code)
+        .where(table.c.year == year, table.c.kind.in_(sorted(kinds)))
+    ).all()
+    by_kind: dict[str, dict[str, float]] = {}
+    for path, kind, value in rows:
+        by_kind.setdefault(kind, {})[path] = value
+    wanted = dict(
+        dbsession.execute(select(paths.c.code, paths.c.path).where(paths.c.code.in_(codes))).all()
+    )
+    found: dict[str, dict[str, float]] = {}
+    for code, path in wanted.items():
+        for kind, values in by_kind.items():
+            if path in values:
+                found.setdefault(code, {})[kind] = values[path]
+                continue
+            below = [p for p in values if p.startswith(path)]
+            # A figure counts unless a unit between it and `path` has its own.
+            tops = [p for p in below if not any(q != p and p.startswith(q) for q in below)]
+            if tops:
+                found.setdefault(code, {})[kind] = sum(values[p] for p in tops)
+    return found
+
+
+class _Values:
+    """The values of one report for every row and the total, by key."""
+
+    def __init__(self, dbsession, site, indicators: dict[str, dict], parts, period: str):
+        self.dbsession, self.site, self.indicators = dbsession, site, indicators
+        self.parts, self.period = parts, period
+        self.codes = {c for codes in parts.values() for c in codes}
+        self._plain: dict = {}
+        self._cumulative: dict = {}
+        self._reference: dict = {}
+
+    def load(self, keys: set[str]) -> None:
+        plain, cumulative, reference = set(), set(), set()
+        for key in keys:
+            indicator = self.indicators.get(key)
+            if indicator is None:
+                plain.add(key)
+            elif indicator["kind"] == "reference":
+                reference.add(indicator["reference"])
+            elif indicator.get("cumulative"):
+                cumulative.add(key)
+            else:
+                plain.add(key)
+        self._plain = _read(self.dbsession, self.codes, self.period, plain)
+        self._cumulative = _read_cumulative(self.dbsession, self.codes, self.period, cumulative)
+        if reference:
+            self._reference = reference_figures(
+                self.dbsession, sorted(self.parts), int(self.period[:4]), reference
+            )
+
+    def value(self, row: str, key: str, part: str = "n"):
+        indicator = self.indicators.get(key)
+        if indicator is not None and indicator["kind"] == "reference":
+            figure = self._reference.get(row, {}).get(indicator["reference"])
+            return None if figure is None else round(figure)
+        source = self._cumulative if indicator and indicator.get("cumulative") else self._plain
+        n = total = 0
+        for code in self.parts[row]:
+            cell = source.get((code, key))
+            if cell:
+                n += cell[0]
+                total += cell[1]
+        if part == "total":
+            return round(total, 2) if total % 1 else int(total)
+        if part == "avg":
+            return round(total / n, 2) if n else None
+        return n
+
+
+# -- layouts ----------------------------------------------------------------------------------
+def _forms(site) -> list:
+    folder = site["forms"]
+    return [folder[name] for name in folder if folder[name].latest is not None]
+
+
+def build(
+    dbsession, site, definition: dict, org: OrgUnit, period: str, language: str = "zh"
+) -> Result:
+    """The report for `org` (its children as rows) and `period`."""
+    check_period(period)
+    rows, parts = row_units(site, org)
+    folder = site["reports"]
+    indicators = {i["name"]: i for i in folder.indicator_dicts()}
+    values = _Values(dbsession, site, indicators, parts, period)
+    layout = definition.get("layout")
+    columns: list[Column] = []
+    getters: list = []  # per column: function(row code) -> value
+    t = lambda v: text(v, language)  # noqa: E731
+
+    if layout in ("forms", "workload"):
+        forms = _forms(site)
+        keys = {f"form:{f.name}" for f in forms}
+        if layout == "workload":
+            keys.add("authors")
+        values.load(keys)
+        for form in forms:
+            columns.append(Column(form.name, _title(form, language)))
+            getters.append(lambda r, k=f"form:{form.name}": values.value(r, k))
+        if layout == "workload":
+            names = [f"form:{f.name}" for f in forms]
+            columns += [
+                Column("total", text({"zh": "合计记录数", "en": "All records"}, language)),
+                Column("staff", text({"zh": "填报人员数", "en": "Staff"}, language)),
+                Column(
+                    "per_staff",
+                    text({"zh": "人均记录数", "en": "Records per staff"}, language),
+                    kind="number",
+                    decimals=1,
+                ),
+            ]
+            total_of = lambda r: sum(values.value(r, k) for k in names)  # noqa: E731
+            getters += [
+                total_of,
+                lambda r: values.value(r, "authors"),
+                lambda r: (
+                    round(total_of(r) / values.value(r, "authors"), 1)
+                    if values.value(r, "authors")
+                    else None
+                ),
+            ]
+    elif layout == "measures":
+        measures = definition.get("measures", [])
+        values.load({k for m in measures for k in (m["numerator"], m["denominator"])})
+        for m in measures:
+            group = (t(m["label"]),)
+            num, den = f"{m['name']}.num", f"{m['name']}.den"
+            columns += [
+                Column(num, text({"zh": "分子", "en": "Numerator"}, language), groups=group),
+                Column(den, text({"zh": "分母", "en": "Denominator"}, language), groups=group),
+                Column(
+                    f"{m['name']}.rate",
+                    text({"zh": "率(%)", "en": "Rate (%)"}, language),
+                    kind="rate",
+                    groups=group,
+                    numerator=num,
+                    denominator=den,
+                    decimals=1,
+                ),
+            ]
+            getters += [
+                lambda r, k=m["numerator"]: values.value(r, k),
+                lambda r, k=m["denominator"]: values.value(r, k),
+                lambda r, a=m["numerator"], b=m["denominator"]: rate(
+                    values.value(r, a), values.value(r, b)
+                ),
+            ]
+    elif layout == "columns":
+        cols = definition.get("columns", [])
+        values.load({c["indicator"] for c in cols})
+        for c in cols:
+            kind = "number" if c.get("part") in ("total", "avg") else "count"
+            columns.append(Column(c["key"], t(c["label"]), kind=kind, unit=t(c.get("unit"))))
+            part = c.get("part", "n")
+            getters.append(lambda r, k=c["indicator"], p=part: values.value(r, k, p))
+    elif layout == "completeness":
+        return _completeness(dbsession, site, definition, org, period, language, rows, parts)
+    else:
+        raise ReportError("name", "report_layout_unknown")
+
+    lines = [
+        Line(u.code, u.name, [get(u.code) for get in getters], link=bool(len(u))) for u in rows
+    ]
+    total = [get(org.code) for get in getters]
+    return Result(
+        definition["name"],
+        t(definition["title"]),
+        org.code,
+        org.name,
+        period,
+        columns,
+        lines,
+        total,
+        definition,
+    )
+
+
+def _title(form, language: str) -> str:
+    definition = form.latest.definition()
+    title = definition.title
+    return title.get(language) if hasattr(title, "get") else str(title)
+
+
+def _expected(site, codes: list[str], levels: tuple[str, ...], period: str) -> int:
+    """Units under the rows' codes, of the form's levels, active during the period."""
+    start = periods.period_start(periods.period_type_of(period), period)
+    end = periods.period_end(period)
+    count = 0
+    for code in codes:
+        unit = site.unit_by_code(code)
+        for u in unit.walk() if unit is not None else ():
+            if u.type not in levels:
+                continue
+            if u.valid_from and u.valid_from > end:
+                continue
+            if not u.active and (u.valid_to is None or u.valid_to < start):
+                continue
+            count += 1
+    return count
+
+
+def _completeness(dbsession, site, definition, org, period, language, rows, parts) -> Result:
+    t = lambda v: text(v, language)  # noqa: E731
+    forms = [f for f in _forms(site) if f.latest.definition().period_type != "none"]
+    folder = site["reports"]
+    indicators = {i["name"]: i for i in folder.indicator_dicts()}
+    values = _Values(dbsession, site, indicators, parts, period)
+    values.load({f"units:{f.name}" for f in forms} | {f"units:{f.name}.on_time" for f in forms})
+    columns = [
+        Column(
+            "completeness.expected",
+            t({"zh": "应报单位数", "en": "Expected"}),
+            groups=(t({"zh": "合计", "en": "All forms"}),),
+        ),
+        Column(
+            "completeness.received",
+            t({"zh": "实报单位数", "en": "Received"}),
+            groups=(t({"zh": "合计", "en": "All forms"}),),
+        ),
+        Column(
+            "completeness.on_time",
+            t({"zh": "及时单位数", "en": "On time"}),
+            groups=(t({"zh": "合计", "en": "All forms"}),),
+        ),
+        Column(
+            "completeness.rate",
+            t({"zh": "报告率(%)", "en": "Reporting rate (%)"}),
+            kind="rate",
+            groups=(t({"zh": "合计", "en": "All forms"}),),
+            numerator="completeness.received",
+            denominator="completeness.expected",
+            decimals=1,
+        ),
+    ]
+    per_form = []
+    for form in forms:
+        levels = tuple(form.latest.definition().levels)
+        group = (_title(form, language),)
+        columns += [
+            Column(f"{form.name}.expected", t({"zh": "应报", "en": "Expected"}), groups=group),
+            Column(f"{form.name}.received", t({"zh": "实报", "en": "Received"}), groups=group),
+            Column(f"{form.name}.on_time", t({"zh": "及时", "en": "On time"}), groups=group),
+            Column(
+                f"{form.name}.rate",
+                t({"zh": "报告率(%)", "en": "Rate (%)"}),
+                kind="rate",
+                groups=group,
+                numerator=f"{form.name}.received",
+                denominator=f"{form.name}.expected",
+                decimals=1,
+            ),
+        ]
+        per_form.append((form.name, levels))
+
+    def line(code: str) -> list:
+        cells, sums = [], [0, 0, 0]
+        for name, levels in per_form:
+            expected = _expected(site, parts[code], levels, period)
+            received = values.value(code, f"units:{name}")
+            on_time = values.value(code, f"units:{name}.on_time")
+            cells += [expected, received, on_time, rate(received, expected)]
+            sums[0] += expected
+            sums[1] += received
+            sums[2] += on_time
+        return [*sums, rate(sums[1], sums[0]), *cells]
+
+    lines = [Line(u.code, u.name, line(u.code), link=bool(len(u))) for u in rows]
+    return Result(
+        definition["name"],
+        t(definition["title"]),
+        org.code,
+        org.name,
+        period,
+        columns,
+        lines,
+        line(org.code),
+        definition,
+    )
+
+
+def as_json(result: Result) -> dict:
+    return {
+        "name": result.name,
+        "title": result.title,
+        "org": result.org,
+        "period": result.period,
+        "columns": [{"key": c.key, "label": c.label} for c in result.columns],
+        "rows": [{"org": r.org, "label": r.label, "values": r.values} for r in result.rows],
+        "total": result.total,
+    }

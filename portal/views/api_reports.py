@@ -1,0 +1,76 @@
+"""The reports API: the list of reports, and one report for a unit and a period as JSON,
+PDF or XLSX (described in portal/openapi.json)."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPForbidden
+from pyramid.view import view_config
+
+from forms.periods import beijing_today
+from portal import audit
+from portal.i18n import forms_language
+from portal.security import Permission
+from portal.services import reports
+from portal.services.submissions import scope_paths
+from portal.views.api import json_error
+
+# PDF and XLSX come with the report renderers (reports/render_*.py), not yet here.
+FORMATS = ("json",)
+
+
+def default_org(request):
+    """The highest unit where the caller may read reports (None: nowhere)."""
+    paths = scope_paths(request, Permission.REPORT_VIEW)
+    if not paths:
+        return None
+    return request.root_site.unit_by_code(paths[0].strip("/").split("/")[-1])
+
+
+@view_config(
+    route_name="api_reports", request_method="GET", renderer="json", permission=Permission.HOME
+)
+def list_reports(request):
+    language = forms_language(request)
+    folder = request.root_site["reports"]
+    return [
+        {"name": name, "title": reports.text(folder[name].definition()["title"], language)}
+        for name in folder
+    ]
+
+
+@view_config(
+    route_name="api_report", request_method="GET", renderer="json", permission=Permission.HOME
+)
+def get_report(request):
+    language = forms_language(request)
+    folder = request.root_site["reports"]
+    name = request.matchdict["name"]
+    if name not in folder:
+        return json_error(request, 404, f"no report named {name}")
+    fmt = request.GET.get("format", "json")
+    if fmt not in FORMATS:
+        return json_error(request, 400, f"format must be one of: {', '.join(FORMATS)}")
+    code = request.GET.get("org")
+    unit = request.root_site.unit_by_code(code) if code else default_org(request)
+    if code and unit is None:
+        return json_error(request, 400, f"no unit with code {code}")
+    if unit is None or not request.has_permission(Permission.REPORT_VIEW, unit):
+        audit.record(request, "report.read", "denied", target=name, unit=unit)
+        raise HTTPForbidden()
+    period = request.GET.get("period") or str(beijing_today().year)
+    try:
+        result = reports.build(
+            request.dbsession, request.root_site, folder[name].definition(), unit, period, language
+        )
+    except reports.ReportError:
+        return json_error(
+            request, 400, "period must be a month (2026-10), a quarter (2026-Q3) or a year (2026)"
+        )
+    audit.record(
+        request,
+        "report.read",
+        target=name,
+        unit=unit,
+        detail={"report": name, "org": unit.code, "period": period, "format": fmt},
+    )
+    return reports.as_json(result)

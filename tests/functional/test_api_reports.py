@@ -1,0 +1,110 @@
+"""The reports API: the list, a report's JSON for a unit and a period, scope and bad input."""
+
+from sqlalchemy import insert
+
+from portal.models import ReferenceValue, utcnow
+from tests.conftest import audit_rows, sql
+from tests.functional.test_api_forms import submit
+
+
+def test_the_list_names_every_built_in_report(checked, tokens):
+    names = {r["name"] for r in checked("get", "/api/v1/reports", 200, headers=tokens["city"]).json}
+    assert {
+        "service-volume",
+        "public-health-kpi",
+        "completeness",
+        "baseline-summary",
+        "workload",
+    } <= names
+
+
+def test_service_volume_counts_records_by_form_for_the_units_children(
+    checked, testapp, published, tokens
+):
+    submit(checked, tokens["staff"])
+    submit(checked, tokens["staff"])
+    submit(checked, tokens["station"], org="110101001001", period="2026-09")
+    url = "/api/v1/reports/service-volume"
+    report = checked(
+        "get", url, 200, headers=tokens["dongcheng"], params={"org": "110101", "period": "2026"}
+    ).json
+    assert report["org"] == "110101" and report["period"] == "2026"
+    column = [c["key"] for c in report["columns"]].index("bp_check")
+    rows = {r["org"]: r["values"][column] for r in report["rows"]}
+    assert [r["org"] for r in report["rows"]] == sorted(rows)
+    assert rows["110101001"] == 3 and rows["110101002"] == 0
+    assert report["total"][column] == 3
+    # A quarter holds only its own months.
+    q4 = checked(
+        "get", url, 200, headers=tokens["dongcheng"], params={"org": "110101", "period": "2026-Q4"}
+    ).json
+    assert q4["total"][column] == 2
+    # The city: one row per current district, historical ones folded in.
+    city = checked("get", url, 200, headers=tokens["city"], params={"period": "2026"}).json
+    codes = [r["org"] for r in city["rows"]]
+    assert "110101" in codes and "110103" not in codes and "110228" not in codes
+    assert city["total"][column] == 3
+    reads = audit_rows(testapp, event="report.read", outcome="success")
+    assert {"report": "service-volume", "org": "110101", "period": "2026", "format": "json"} in [
+        r.detail for r in reads
+    ]
+
+
+def test_kpi_rates_use_reference_figures_and_are_null_without_a_denominator(
+    checked, testapp, tokens
+):
+    with sql(testapp) as s, s.begin():
+        s.execute(
+            insert(ReferenceValue),
+            [
+                {
+                    "org_code": "110101001",
+                    "year": 2026,
+                    "kind": "population",
+                    "value": 8000,
+                    "updated": utcnow(),
+                },
+                {
+                    "org_code": "110101001001",
+                    "year": 2026,
+                    "kind": "population",
+                    "value": 3000,
+                    "updated": utcnow(),
+                },
+                {
+                    "org_code": "110101002001",
+                    "year": 2026,
+                    "kind": "population",
+                    "value": 1000,
+                    "updated": utcnow(),
+                },
+            ],
+        )
+    report = checked(
+        "get",
+        "/api/v1/reports/public-health-kpi",
+        200,
+        headers=tokens["dongcheng"],
+        params={"org": "110101", "period": "2026"},
+    ).json
+    keys = [c["key"] for c in report["columns"]]
+    for name in ("health_records", "hypertension_managed", "early_pregnancy", "newborn_visit"):
+        assert {f"{name}.num", f"{name}.den", f"{name}.rate"} <= set(keys)
+    den, rate = keys.index("health_records.den"), keys.index("health_records.rate")
+    rows = {r["org"]: r["values"] for r in report["rows"]}
+    assert rows["110101001"][den] == 8000  # its own figure, not 8000 + 3000
+    assert rows["110101002"][den] == 1000  # the sum of what is below it
+    assert report["total"][den] == 9000
+    assert rows["110101001"][rate] == 0.0
+    managed = keys.index("hypertension_managed.rate")
+    assert report["total"][managed] is None  # no patients: no rate
+
+
+def test_reports_outside_ones_scope_and_bad_input_are_refused(checked, tokens):
+    url = "/api/v1/reports/service-volume"
+    checked("get", url, 403, headers=tokens["xicheng"], params={"org": "110101"})
+    checked("get", url, 403, headers=tokens["staff"], params={"org": "110101001"})
+    checked("get", url, 400, headers=tokens["city"], params={"period": "2026-13"})
+    checked("get", url, 400, headers=tokens["city"], params={"org": "999999"})
+    checked("get", url, 400, headers=tokens["city"], params={"format": "doc"})
+    checked("get", "/api/v1/reports/nothing", 404, headers=tokens["city"])
