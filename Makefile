@@ -43,6 +43,7 @@ bench: install
 lint: install-test
 	$(BIN)/ruff check portal forms reports exports workflows tests benchmarks
 	$(BIN)/ruff format --check portal forms reports exports workflows tests benchmarks
+	$(BIN)/mypy
 
 format: install-test
 	$(BIN)/ruff format portal forms reports exports workflows tests benchmarks

@@ -313,7 +313,7 @@ class _Choices:
     the first, which browsers read as autofocus: leave it out."""
 
     def serialize(self, field, cstruct, **kw):
-        html = super().serialize(field, cstruct, **kw)
+        html = super().serialize(field, cstruct, **kw)  # type: ignore[misc]
         return Markup(html.replace(' autofocus="False"', ""))  # noqa: S704 - deform's HTML
 
 

@@ -93,7 +93,8 @@ import functools
 import math
 import numbers
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import NoReturn
 
 __all__ = [
     "FUNCTIONS",
@@ -264,6 +265,7 @@ def tokenize(text: str) -> list[Token]:
         start = i
         if c in DIGITS or (c == "." and i + 1 < n and text[i + 1] in DIGITS):
             m = NUMBER_TOKEN_RE.match(text, i)
+            assert m is not None  # a digit, or a dot before one, always starts a number
             i = m.end()
             tokens.append(Token(NUM, _finite(float(m.group())), start, m.group()))
         elif c == ".":
@@ -289,6 +291,7 @@ def tokenize(text: str) -> list[Token]:
             raise ExpressionError("unexpected_character", start, text=c)
         elif c.isascii() and (c.isalpha() or c == "_"):
             m = NAME_TOKEN_RE.match(text, i)
+            assert m is not None  # a letter or underscore always starts a name
             i = m.end()
             word = m.group()
             tokens.append(Token(OP if word in KEYWORD_OPS else NAME, word, start, word))
@@ -408,6 +411,7 @@ def _format_date(days: float):
 def _shortest_digits(x: float) -> tuple[str, int]:
     """The shortest decimal digits of a positive finite x, and p with x = int(digits)·10^p."""
     _sign, digits, exponent = decimal.Decimal(repr(x)).normalize().as_tuple()
+    assert isinstance(exponent, int)  # x is finite
     return "".join(map(str, digits)), exponent
 
 
@@ -566,6 +570,10 @@ def _result(v):
 # -- syntax tree -------------------------------------------------------------------------
 class Node:
     __slots__ = ("depth",)
+    depth: int
+
+    def eval(self, ctx):
+        raise NotImplementedError
 
 
 class Literal(Node):
@@ -830,7 +838,7 @@ class Parser:
         if kind == DOT:
             return Current(token.pos)
         if kind == OP and token.value == "-":
-            node = Negate(self.expression(UNARY_LEVEL))
+            node: Node = Negate(self.expression(UNARY_LEVEL))
             self._check_depth(node, token)
             return node
         if kind == LPAREN:
@@ -927,7 +935,7 @@ class _PatternParser:
     def __init__(self, pattern: str):
         self.p, self.i, self.groups = pattern, 0, 0
 
-    def fail(self, reason, at=None):
+    def fail(self, reason, at=None) -> NoReturn:
         raise _PatternError(reason, self.i if at is None else at)
 
     def parse(self):
@@ -1045,7 +1053,7 @@ class _PatternParser:
             self.i += 1
         if p.startswith("]", self.i):
             self.fail("empty_class", start)
-        parts = []
+        parts: list = []
         while True:
             if self.i >= len(p):
                 self.fail("unclosed_class", start)
@@ -1126,7 +1134,7 @@ def _emit(node, program: list) -> None:
 
 def _compile(pattern: str):
     tree = _PatternParser(pattern).parse()
-    program = []
+    program: list = []
     _emit(tree, program)
     if len(program) > MAX_PROGRAM:
         raise _PatternError("too_large", 0)
@@ -1232,7 +1240,7 @@ class Expression:
         """Whether the expression reads `.`, the value of the field being checked."""
         return bool(self._current_positions)
 
-    def evaluate(self, values: dict | None = None, current=None, today=None):
+    def evaluate(self, values: Mapping | None = None, current=None, today=None):
         """The value of the expression: None, bool, int, float, str or list of str.
 
         `values` maps field names to values; `current` is the value of `.`; `today` (a date
@@ -1246,7 +1254,7 @@ class Expression:
         ctx = _Context(values or {}, _value(current), today)
         return _result(self.tree.eval(ctx))
 
-    def test(self, values: dict | None = None, current=None, today=None) -> bool:
+    def test(self, values: Mapping | None = None, current=None, today=None) -> bool:
         """The value as a boolean, for relevant and constraint."""
         return truthy(self.evaluate(values, current, today))
 

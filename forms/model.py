@@ -275,7 +275,7 @@ _FIELD_KINDS: dict[str, Any] = {
 }
 # The value each attribute has when it is not set.
 FIELD_DEFAULTS: dict[str, Any] = {
-    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()
+    f.name: f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[operator]
     for f in dataclasses.fields(Field)
     if f.name not in ("name", "type")
 }
@@ -344,7 +344,7 @@ class FormDefinition:
             return False
 
         found = search(self.fields, None)
-        return None if found is False else found
+        return None if found is False or found is True else found
 
     def choice_list(self, field_: Field) -> list[Choice]:
         """The options of a select field (empty if its list is missing)."""

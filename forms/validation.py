@@ -412,7 +412,7 @@ class FormValidator:
                 context.pop(f.name, None)
                 continue
             if f.type == "repeat":
-                entries = []
+                entries: list = []
                 for index, row in enumerate(rows.get(f.name, [])):
                     where = f"{prefix}{f.name}.{index}"
                     if not isinstance(row, Mapping):

@@ -154,6 +154,7 @@ def _field_changes(
         changes.extend(_option_changes(name, old.choice_list(before), new.choice_list(after)))
     (old_parent, old_repeat), (new_parent, new_repeat) = old_place, new_place
     if old_repeat != new_repeat and holds_data:
+        repeat: str | None
         if new_repeat is not None:
             kind, repeat = "moved_into_repeat", new_repeat
         else:

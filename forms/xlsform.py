@@ -547,6 +547,7 @@ class _Importer(_Reader):
             "period_type": "none",
         }
         cells: dict[tuple[str, ...], _Cell] = {}
+        cell: _Cell | None
         if sheet is not None and sheet.rows:
             columns = self._columns(sheet, aliases.settings_header, set(Survey.get_slot_names()))
             letters = {header: letter for letter, header in sheet.headers}
@@ -1153,7 +1154,12 @@ def import_xlsform(
     order = {name: position for position, name in enumerate(sheets)}
     errors = sorted(
         importer.errors,
-        key=lambda e: (order.get(e.sheet, -1), e.row or 0, len(e.column or ""), e.column or ""),
+        key=lambda e: (
+            order.get(e.sheet or "", -1),
+            e.row or 0,
+            len(e.column or ""),
+            e.column or "",
+        ),
     )
     return ImportResult(None if errors else definition, errors, importer.warnings)
 

@@ -284,8 +284,8 @@ class Catalogue:
         passes = frozenset(
             index
             for index in self._tests_of_form[record.form_name]
-            if self._filters[index] is None
-            or expressions.truthy(self._filters[index].evaluate(data, today=today))
+            if (test := self._filters[index]) is None
+            or expressions.truthy(test.evaluate(data, today=today))
         )
         numbers = {}
         for name in self.sum_fields.get(record.form_name, ()):
