@@ -47,15 +47,17 @@ def catalogue_of(site, registry=None) -> Catalogue:
     """The compiled indicators of the site's report definitions, cached on the registry
     for as long as the definitions do not change."""
     folder = site["reports"] if "reports" in site else None
-    definitions = folder.indicator_dicts() if folder is not None else []
-    fingerprint = _fingerprint(definitions)
+    # The indicators' JSON text is the cache key: comparing it costs far less than parsing
+    # and compiling them again, which every change of a submission would otherwise do.
+    source = folder.indicators_json if folder is not None else "[]"
     cache = getattr(registry, "_report_catalogue", None) if registry is not None else None
-    if cache is not None and cache[0] == fingerprint:
+    if cache is not None and cache[0] == source:
         return cache[1]
+    definitions = json.loads(source)
     catalogue = Catalogue(ind.Indicator.from_dict(d) for d in definitions)
-    catalogue.fingerprint = fingerprint  # type: ignore[attr-defined]
+    catalogue.fingerprint = _fingerprint(definitions)  # type: ignore[attr-defined]
     if registry is not None:
-        registry._report_catalogue = (fingerprint, catalogue)
+        registry._report_catalogue = (source, catalogue)
     return catalogue
 
 
