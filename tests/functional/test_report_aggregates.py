@@ -4,10 +4,11 @@ equal a full recomputation from the raw rows."""
 
 import uuid
 
+import pytest
 from sqlalchemy import select
 
-from portal.models import ReportAggregate
-from portal.services import aggregates
+from portal.models import ReportAggregate, Submission
+from portal.services import aggregates, record_changes
 from tests.conftest import login, sql
 from tests.functional.test_api_forms import submit
 
@@ -80,4 +81,22 @@ def test_a_failed_request_leaves_rows_and_aggregates_unchanged_together(
     bad = {"sbp": "not a number"}
     submit(checked, tokens["staff"], status=422, client_id=client_id, data=bad)
     assert kept(testapp, "110101", "2026-10", "form:bp_check") == before == 1
+    assert differences(testapp) == []
+
+
+def test_a_crash_after_the_aggregates_were_kept_undoes_both(checked, testapp, published, tokens):
+    """A failure later in the request (here a listener after the aggregates' one raises, as
+    a crash or a lost connection would) rolls back the row and its aggregates together."""
+    submit(checked, tokens["staff"])
+
+    def crash(changes):
+        raise RuntimeError("simulated crash after the aggregates were written")
+
+    record_changes.add_listener(testapp.app.registry, crash)
+    client_id = str(uuid.uuid4())
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        submit(checked, tokens["staff"], client_id=client_id)
+    with sql(testapp) as s:
+        assert s.scalar(select(Submission.id).where(Submission.client_id == client_id)) is None
+    assert kept(testapp, "110101", "2026-10", "form:bp_check") == 1
     assert differences(testapp) == []
