@@ -26,6 +26,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".services.forms")
     config.include(".services.attachments")
     config.include(".services.aggregates")
+    config.include(".services.jobs")
     config.include(".housekeeping")
     config.scan(".views")
     return config

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     and_,
@@ -246,6 +247,28 @@ class ReportState(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(255))
+
+
+class Job(Base):
+    """Long work run in the background (portal/services/jobs.py): a report that took longer
+    than the request would wait, its progress, and once done its file, kept for a day."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # UUID
+    kind: Mapped[str] = mapped_column(String(32))
+    owner: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))  # running, done, failed
+    progress: Mapped[float] = mapped_column(Float, default=0.0)
+    created: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    filename: Mapped[str | None] = mapped_column(String(255))
+    result: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+Index("ix_jobs_owner_created", Job.owner, Job.created)
 
 
 # A prefix LIKE can use a b-tree index on PostgreSQL only under the C collation or with the

@@ -177,6 +177,9 @@ def base_settings(tmp_root) -> dict:
 
 
 def close_app_registry(registry):
+    jobs = getattr(registry, "jobs", None)
+    if jobs is not None:
+        jobs.shutdown()
     registry.zodb.close()
     registry.sql_engine.dispose()
 
