@@ -59,7 +59,9 @@ class Result:
     rows: list[Line]
     total: list
     definition: dict
+    # completeness: the units that did not report (at most MISSING_LIMIT), and how many
     missing: list[dict] = field(default_factory=list)
+    missing_count: int = 0
 
 
 def rate(numerator, denominator) -> float | None:
@@ -349,22 +351,72 @@ def _title(form, language: str) -> str:
     return title.get(language) if hasattr(title, "get") else str(title)
 
 
+def _is_expected(unit: OrgUnit, levels: tuple[str, ...], start, end) -> bool:
+    """A unit of the form's levels, active at some time during the period."""
+    if unit.type not in levels:
+        return False
+    if unit.valid_from and unit.valid_from > end:
+        return False
+    return unit.active or (unit.valid_to is not None and unit.valid_to >= start)
+
+
+def _period_bounds(period: str):
+    return periods.period_start(periods.period_type_of(period), period), periods.period_end(period)
+
+
 def _expected(site, codes: list[str], levels: tuple[str, ...], period: str) -> int:
     """Units under the rows' codes, of the form's levels, active during the period."""
-    start = periods.period_start(periods.period_type_of(period), period)
-    end = periods.period_end(period)
+    start, end = _period_bounds(period)
     count = 0
     for code in codes:
         unit = site.unit_by_code(code)
         for u in unit.walk() if unit is not None else ():
-            if u.type not in levels:
+            count += _is_expected(u, levels, start, end)
+    return count
+
+
+# The missing units listed with a completeness report, at most (the count is always given).
+MISSING_LIMIT = 500
+
+
+def _missing(dbsession, org: OrgUnit, period: str, per_form, titles: dict) -> tuple[list, int]:
+    """The units of `org`'s subtree expected to report each periodic form in the period
+    that have no record of it (not counting what the units below them sent): by form, then
+    code. A unit's own count is its subtree's less its children's subtrees'."""
+    start, end = _period_bounds(period)
+    units = list(org.walk())
+    children: dict[str, list[str]] = {}
+    for unit in units:
+        parent = getattr(unit.__parent__, "code", None)
+        if parent is not None:
+            children.setdefault(parent, []).append(unit.code)
+    keys = {f"units:{name}" for name, _levels in per_form}
+    got = _read(dbsession, {u.code for u in units}, period, keys)
+
+    def n(code: str, key: str) -> int:
+        return got.get((code, key), (0, 0.0))[0]
+
+    found, count = [], 0
+    for name, levels in per_form:
+        key = f"units:{name}"
+        for unit in sorted(units, key=lambda u: u.code):
+            if not _is_expected(unit, levels, start, end):
                 continue
-            if u.valid_from and u.valid_from > end:
-                continue
-            if not u.active and (u.valid_to is None or u.valid_to < start):
+            if n(unit.code, key) - sum(n(c, key) for c in children.get(unit.code, ())) > 0:
                 continue
             count += 1
-    return count
+            if len(found) < MISSING_LIMIT:
+                parent = unit.__parent__
+                found.append(
+                    {
+                        "form": name,
+                        "form_title": titles[name],
+                        "org": unit.code,
+                        "label": unit.name,
+                        "parent": getattr(parent, "name", ""),
+                    }
+                )
+    return found, count
 
 
 def _completeness(dbsession, site, definition, org, period, language, rows, parts) -> Result:
@@ -433,6 +485,8 @@ def _completeness(dbsession, site, definition, org, period, language, rows, part
         return [*sums, rate(sums[1], sums[0]), *cells]
 
     lines = [Line(u.code, u.name, line(u.code), link=bool(len(u))) for u in rows]
+    titles = {form.name: _title(form, language) for form in forms}
+    missing, missing_count = _missing(dbsession, org, period, per_form, titles)
     return Result(
         definition["name"],
         t(definition["title"]),
@@ -443,6 +497,8 @@ def _completeness(dbsession, site, definition, org, period, language, rows, part
         lines,
         line(org.code),
         definition,
+        missing=missing,
+        missing_count=missing_count,
     )
 
 
@@ -455,4 +511,9 @@ def as_json(result: Result) -> dict:
         "columns": [{"key": c.key, "label": c.label} for c in result.columns],
         "rows": [{"org": r.org, "label": r.label, "values": r.values} for r in result.rows],
         "total": result.total,
+        **(
+            {"missing": result.missing, "missing_count": result.missing_count}
+            if result.definition.get("layout") == "completeness"
+            else {}
+        ),
     }

@@ -108,3 +108,27 @@ def test_reports_outside_ones_scope_and_bad_input_are_refused(checked, tokens):
     checked("get", url, 400, headers=tokens["city"], params={"org": "999999"})
     checked("get", url, 400, headers=tokens["city"], params={"format": "doc"})
     checked("get", "/api/v1/reports/nothing", 404, headers=tokens["city"])
+
+
+def test_completeness_lists_the_units_that_did_not_report(checked, testapp, published, tokens):
+    submit(checked, tokens["staff"])  # the centre 110101001 reports bp_check for 2026-10
+    url = "/api/v1/reports/completeness"
+    params = {"org": "110101001", "period": "2026-10"}
+    report = checked("get", url, 200, headers=tokens["dongcheng"], params=params).json
+    missing = [m for m in report["missing"] if m["form"] == "bp_check"]
+    codes = {m["org"] for m in missing}
+    # The centre sent its own; each of its active stations is listed, once.
+    assert "110101001" not in codes
+    assert "110101001001" in codes and len(codes) == len(missing)
+    keys = [c["key"] for c in report["columns"]]
+    expected = report["total"][keys.index("bp_check.expected")]
+    received = report["total"][keys.index("bp_check.received")]
+    assert received == 1 and len(missing) == expected - received
+    assert report["missing_count"] >= len(report["missing"])
+    # When the station reports too, it is no longer missing.
+    submit(checked, tokens["station"], org="110101001001")
+    report = checked("get", url, 200, headers=tokens["dongcheng"], params=params).json
+    assert "110101001001" not in {m["org"] for m in report["missing"] if m["form"] == "bp_check"}
+    # Other reports carry no such list.
+    volume = checked("get", "/api/v1/reports/service-volume", 200, headers=tokens["dongcheng"])
+    assert "missing" not in volume.json
