@@ -1,12 +1,17 @@
-"""python -m benchmarks [login|api|demo-data ...] [--million] [--postgresql DSN]"""
+"""python -m benchmarks [login|api|demo-data|reports ...] [--million] [--postgresql DSN]"""
 
 import argparse
 
-from benchmarks import api_submissions, demo_data, login
+from benchmarks import api_submissions, demo_data, login, reports
 
-BENCHMARKS = {"login": login.main, "api": api_submissions.main, "demo-data": demo_data.main}
+BENCHMARKS = {
+    "login": login.main,
+    "api": api_submissions.main,
+    "demo-data": demo_data.main,
+    "reports": reports.main,
+}
 # Those that also run on PostgreSQL (--postgresql).
-PG_BENCHMARKS = ("login", "api")
+PG_BENCHMARKS = ("login", "api", "reports")
 
 
 def main():
@@ -29,6 +34,11 @@ def main():
         "server DSN names (postgresql://USER@HOST:PORT/DB; USER needs CREATEDB), dropped "
         "afterwards; demo-data measures the embedded store only",
     )
+    parser.add_argument(
+        "--sizes",
+        metavar="N,N",
+        help="reports: the numbers of submissions to measure at (default 100000,1000000)",
+    )
     args = parser.parse_args()
     unknown = set(args.names) - set(BENCHMARKS)
     if unknown:
@@ -36,9 +46,13 @@ def main():
     names, options = args.names or list(BENCHMARKS), {}
     if args.postgresql:
         if args.million or set(args.names) - set(PG_BENCHMARKS):
-            parser.error(f"only {' and '.join(PG_BENCHMARKS)} run on PostgreSQL")
+            parser.error(f"only {', '.join(PG_BENCHMARKS)} run on PostgreSQL")
         names = [name for name in names if name in PG_BENCHMARKS]
         options["postgresql"] = args.postgresql
+    if args.sizes:
+        if set(names) != {"reports"}:
+            parser.error("--sizes goes with the reports benchmark alone")
+        options["sizes"] = tuple(int(n) for n in args.sizes.split(","))
     if args.million:
         demo_data.main(records=demo_data.MILLION)
         return

@@ -2,7 +2,11 @@
 process of the API benchmark.
 
     python -m benchmarks.serve portal CONFIG PORT
+    python -m benchmarks.serve portal-without-aggregates CONFIG PORT
     python -m benchmarks.serve bare - PORT
+
+`portal-without-aggregates` is the portal with the report aggregates' listener taken off the
+record seam: what a submission costs without keeping them (for the benchmark only).
 """
 
 import logging
@@ -34,7 +38,12 @@ def bare_app():
 
 def main(argv):
     kind, config_uri, port = argv
-    app = get_app(config_uri) if kind == "portal" else bare_app()
+    app = get_app(config_uri) if kind.startswith("portal") else bare_app()
+    if kind == "portal-without-aggregates":
+        from portal.services import aggregates
+
+        listeners = app.registry.record_listeners.items
+        listeners[:] = [f for f in listeners if f is not aggregates._listener]
     # More clients than threads keep requests queued, by design: waitress would log a warning
     # for each one, a cost of the benchmark rather than of what it measures.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)

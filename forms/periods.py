@@ -8,6 +8,7 @@ for a period of any type and count the records whose own period lies within it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 # Beijing has kept UTC+8 without daylight saving since 1991; SQL stores naive UTC.
@@ -87,6 +88,11 @@ def period_end(period: str) -> dt.date:
 def enclosing(period: str | None) -> tuple[str, ...]:
     """The periods a record of `period` counts in: itself and the longer periods around it
     ("2026-10" → "2026-10", "2026-Q4", "2026"). Nothing for a malformed period."""
+    return _enclosing(period) if isinstance(period, str) else ()
+
+
+@functools.lru_cache(maxsize=4096)  # the aggregates ask for the same few periods all the time
+def _enclosing(period: str) -> tuple[str, ...]:
     period_type = period_type_of(period)
     if period_type is None:
         return ()
