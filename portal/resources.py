@@ -292,6 +292,9 @@ class Reports(Folder):
     they are computed from. Both are kept as JSON text (the reports library's exchange
     format), like form versions: stored data that does not depend on class layouts."""
 
+    # The disaggregations the indicators may be kept by (reports.indicators.Dimension).
+    dimensions_json = "[]"
+
     def __init__(self):
         super().__init__()
         self.indicators_json = "[]"
@@ -302,6 +305,12 @@ class Reports(Folder):
     def set_indicators(self, indicators: list[dict]) -> None:
         self.indicators_json = json.dumps(indicators, ensure_ascii=False, sort_keys=True)
 
+    def dimension_dicts(self) -> list[dict]:
+        return json.loads(self.dimensions_json)
+
+    def set_dimensions(self, dimensions: list[dict]) -> None:
+        self.dimensions_json = json.dumps(dimensions, ensure_ascii=False, sort_keys=True)
+
     def definitions(self) -> list["ReportDefinition"]:
         return list(self.values())
 
@@ -311,10 +320,13 @@ class ReportDefinition(Persistent):
     reports/builtin.py), kept as JSON text."""
 
     def __init__(self, definition: dict):
-        self.definition_json = json.dumps(definition, ensure_ascii=False, sort_keys=True)
+        self.set_definition(definition)
 
     def definition(self) -> dict:
         return json.loads(self.definition_json)
+
+    def set_definition(self, definition: dict) -> None:
+        self.definition_json = json.dumps(definition, ensure_ascii=False, sort_keys=True)
 
 
 class Attachments(Folder):

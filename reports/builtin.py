@@ -18,14 +18,51 @@ _BP_READ = "${sbp} != '' and ${dbp} != ''"
 _BP_CONTROLLED = "${dbp} < 90 and (${sbp} < 140 or (${age} >= 65 and ${sbp} < 150))"
 
 
+# Disaggregations (reports.indicators.Dimension): sex (GB/T 2261.1 codes, as the forms
+# record it) and the age bands of community health statistics. An age is the form's `age`,
+# or worked out from its birth date at the day the record was made.
+DIMENSIONS: list[dict] = [
+    {
+        "name": "sex",
+        "label": {"zh": "性别", "en": "Sex"},
+        "field": "sex",
+        "categories": [
+            {"code": "1", "label": {"zh": "男", "en": "Male"}},
+            {"code": "2", "label": {"zh": "女", "en": "Female"}},
+        ],
+    },
+    {
+        "name": "age_band",
+        "label": {"zh": "年龄组", "en": "Age band"},
+        "field": "age",
+        "birth_field": "birth_date",
+        "categories": [
+            {"code": "0-6", "label": {"zh": "0～6岁", "en": "0–6"}, "low": 0, "high": 7},
+            {"code": "7-17", "label": {"zh": "7～17岁", "en": "7–17"}, "low": 7, "high": 18},
+            {"code": "18-34", "label": {"zh": "18～34岁", "en": "18–34"}, "low": 18, "high": 35},
+            {"code": "35-64", "label": {"zh": "35～64岁", "en": "35–64"}, "low": 35, "high": 65},
+            {"code": "65+", "label": {"zh": "65岁及以上", "en": "65 and over"}, "low": 65},
+        ],
+    },
+]
+_BY = ["sex", "age_band"]
+
+
 def _chronic(prefix: str, form: str, among: str, test: str) -> list[dict]:
     return [
-        {"name": f"{prefix}_patients", "kind": "persons", "forms": [form], "filter": _IN_CARE},
+        {
+            "name": f"{prefix}_patients",
+            "kind": "persons",
+            "forms": [form],
+            "filter": _IN_CARE,
+            "by": _BY,
+        },
         {
             "name": f"{prefix}_managed_persons",
             "kind": "persons",
             "forms": [form],
             "filter": _IN_CARE,
+            "by": _BY,
             "requirements": [
                 {"forms": [form], "filter": _FACE_TO_FACE, "min_count": 4},
                 {"forms": ["health_check"], "filter": None, "min_count": 1},
@@ -36,6 +73,7 @@ def _chronic(prefix: str, form: str, among: str, test: str) -> list[dict]:
             "kind": "persons",
             "forms": [form],
             "filter": _IN_CARE,
+            "by": _BY,
             "latest": {"forms": [form], "filter": among, "test": test, "order": "visit_date"},
         },
     ]
@@ -55,7 +93,13 @@ _BASELINE_SUMS = [
 ]
 
 INDICATORS: list[dict] = [
-    {"name": "records_held", "kind": "count", "forms": ["personal_info"], "cumulative": True},
+    {
+        "name": "records_held",
+        "kind": "count",
+        "forms": ["personal_info"],
+        "cumulative": True,
+        "by": _BY,
+    },
     {"name": "population", "kind": "reference", "reference": "population"},
     {"name": "population_65", "kind": "reference", "reference": "population_65"},
     {"name": "live_births", "kind": "reference", "reference": "live_births"},
@@ -66,6 +110,7 @@ INDICATORS: list[dict] = [
         "kind": "persons",
         "forms": ["health_check"],
         "filter": "${age} >= 65",
+        "by": ["sex"],
     },
     {
         "name": "early_registered",
@@ -206,6 +251,7 @@ REPORTS: list[dict] = [
             for name, label, num, den in KPI_MEASURES
         ],
         "chart": "hypertension_managed.rate",
+        "disaggregations": _BY,
         "header": _header("京社卫统2表", "人、%", "persons, %"),
         "notes": [
             _t(

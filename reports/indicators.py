@@ -88,6 +88,8 @@ class Indicator:
     denominator: str | None = None  # ratio
     # Counted up to the period's end rather than within it (建档人数: the records held).
     cumulative: bool = False
+    # The dimensions (Dimension names) it is also kept by: "<name>~<dimension>:<category>".
+    by: tuple[str, ...] = ()
 
     @property
     def eligible(self) -> Test:
@@ -127,6 +129,7 @@ class Indicator:
             "numerator": self.numerator,
             "denominator": self.denominator,
             "cumulative": self.cumulative,
+            "by": list(self.by),
         }
 
     @classmethod
@@ -154,18 +157,115 @@ class Indicator:
             numerator=data.get("numerator") or None,
             denominator=data.get("denominator") or None,
             cumulative=bool(data.get("cumulative")),
+            by=tuple(data.get("by") or ()),
         )
 
 
-def validate(indicators: Iterable[Indicator]) -> None:
+@dataclass(frozen=True)
+class Category:
+    code: str
+    label: Mapping[str, str]
+    low: float | None = None  # bands: from this number (inclusive)
+    high: float | None = None  # ... to this one (exclusive)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A disaggregation: the category of a record, from a choice field (`categories` are
+    its choices) or a number cut into bands (`low`/`high` on each category). A band
+    dimension may name `birth_field`, a date the number (an age) is worked out from, at the
+    record's own date (`date_field`, else the day it was made), when `field` is empty.
+    A record with no value, or one no category takes, is of the category "" (unknown)."""
+
+    name: str
+    label: Mapping[str, str]
+    field: str
+    categories: tuple[Category, ...]
+    birth_field: str | None = None
+    date_field: str | None = None
+
+    @property
+    def banded(self) -> bool:
+        return any(c.low is not None or c.high is not None for c in self.categories)
+
+    def category(self, data: Mapping[str, Any], made: dt.date) -> str:
+        value = data.get(self.field)
+        if not self.banded:
+            value = value.strip() if isinstance(value, str) else value
+            codes = {c.code for c in self.categories}
+            return str(value) if value is not None and str(value) in codes else ""
+        number = _number(value)
+        if number is None and self.birth_field:
+            number = _age(data.get(self.birth_field), data.get(self.date_field or ""), made)
+        if number is None:
+            return ""
+        for category in self.categories:
+            if (category.low is None or number >= category.low) and (
+                category.high is None or number < category.high
+            ):
+                return category.code
+        return ""
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "label": dict(self.label),
+            "field": self.field,
+            "birth_field": self.birth_field,
+            "date_field": self.date_field,
+            "categories": [
+                {"code": c.code, "label": dict(c.label), "low": c.low, "high": c.high}
+                for c in self.categories
+            ],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Dimension:
+        return cls(
+            name=data["name"],
+            label=dict(data.get("label") or {}),
+            field=data.get("field") or "",
+            categories=tuple(
+                Category(str(c["code"]), dict(c.get("label") or {}), c.get("low"), c.get("high"))
+                for c in data.get("categories") or ()
+            ),
+            birth_field=data.get("birth_field") or None,
+            date_field=data.get("date_field") or None,
+        )
+
+
+def _age(birth: Any, on: Any, made: dt.date) -> float | None:
+    """Whole years from `birth` (ISO date) to `on` (ISO date, else `made`)."""
+    try:
+        born = dt.date.fromisoformat(birth) if isinstance(birth, str) else None
+        day = dt.date.fromisoformat(on) if isinstance(on, str) and on else made
+    except ValueError:
+        return None
+    if born is None or born > day:
+        return None
+    return float(day.year - born.year - ((day.month, day.day) < (born.month, born.day)))
+
+
+def dimension_key(indicator: str, dimension: str, category: str) -> str:
+    """The aggregate key of an indicator's figure for one category of a dimension."""
+    return f"{indicator}~{dimension}:{category}"
+
+
+def validate(indicators: Iterable[Indicator], dimensions: Iterable[str] = ()) -> None:
     """Raise IndicatorError for an unknown kind, a missing part, an expression that does not
-    parse, or a ratio naming an indicator that is not there."""
+    parse, a ratio naming an indicator that is not there, or an unknown dimension."""
     indicators = list(indicators)
     names = {i.name for i in indicators}
+    known = set(dimensions)
     for indicator in indicators:
         where = f"indicator {indicator.name}"
         if indicator.kind not in KINDS:
             raise IndicatorError(f"{where}: unknown kind {indicator.kind!r}")
+        for name in indicator.by:
+            if name not in known:
+                raise IndicatorError(f"{where}: no dimension named {name!r}")
+        if indicator.by and indicator.kind not in ("count", "sum", "avg", "persons"):
+            raise IndicatorError(f"{where}: only counts, sums and persons are disaggregated")
         if indicator.kind == "ratio":
             for part in (indicator.numerator, indicator.denominator):
                 if part not in names:
@@ -232,14 +332,17 @@ class Fact:
     numbers: dict[str, float] = field(default_factory=dict)
     latest_ok: frozenset[int] = frozenset()  # indices of Latest tests this record passes
     on_time: bool = True
+    # The record's category in each dimension an indicator of its form is kept by.
+    dims: dict[str, str] = field(default_factory=dict)
 
 
 class Catalogue:
     """A set of indicators compiled for evaluation: each distinct record test once."""
 
-    def __init__(self, indicators: Iterable[Indicator]):
+    def __init__(self, indicators: Iterable[Indicator], dimensions: Iterable[Dimension] = ()):
         self.indicators = {i.name: i for i in indicators}
-        validate(self.indicators.values())
+        self.dimensions = {d.name: d for d in dimensions}
+        validate(self.indicators.values(), self.dimensions)
         self.tests: list[Test] = []
         self._test_index: dict[str, int] = {}
         self.latest: list[Latest] = []
@@ -268,6 +371,18 @@ class Catalogue:
         self.order_fields = {
             form: latest.order for latest in self.latest for form in latest.among.forms
         }
+        # form → the dimensions its records are categorised by
+        self.dims_of_form: dict[str, list[Dimension]] = defaultdict(list)
+        for i in self.indicators.values():
+            for name in i.by:
+                for form in i.forms:
+                    if self.dimensions[name] not in self.dims_of_form[form]:
+                        self.dims_of_form[form].append(self.dimensions[name])
+        # persons indicators kept by a dimension take the category from any of the person's
+        # records in the period: every form that has the dimension's field
+        self.person_dims = sorted(
+            {name for i in self.indicators.values() if i.kind == "persons" for name in i.by}
+        )
 
     def index(self, test: Test) -> int:
         return self._test_index[test.key()]
@@ -307,6 +422,14 @@ class Catalogue:
         order = self.order_fields.get(record.form_name)
         at = data.get(order) if order else None
         own = record.own_period()
+        dims = {
+            d.name: d.category(data, today) for d in self.dims_of_form.get(record.form_name, ())
+        }
+        for name in self.person_dims:
+            if name not in dims and person is not None:
+                category = self.dimensions[name].category(data, today)
+                if category:
+                    dims[name] = category
         return Fact(
             submission_id=record.id,
             form_name=record.form_name,
@@ -319,6 +442,7 @@ class Catalogue:
             numbers=numbers,
             latest_ok=latest_ok,
             on_time=_on_time(own, record.created),
+            dims=dims,
         )
 
 
@@ -368,6 +492,9 @@ def record_cells(catalogue: Catalogue, fact: Fact | None) -> Cells:
             n, total = 1, value
         for bucket in periods.enclosing(fact.period):
             _add(cells, bucket, indicator.name, n, total)
+            for name in indicator.by:
+                key = dimension_key(indicator.name, name, fact.dims.get(name, ""))
+                _add(cells, bucket, key, n, total)
     return cells
 
 
@@ -380,10 +507,24 @@ def person_cells(catalogue: Catalogue, facts: Iterable[Fact], buckets: Iterable[
         inside = [f for f in facts if bucket in periods.enclosing(f.period)]
         if not inside:
             continue
+        categories: dict[str, str] = {}
         for indicator in catalogue.indicators.values():
             if indicator.kind == "persons" and _person_counts(catalogue, indicator, inside):
                 cells[(bucket, indicator.name)] = (1, 0.0)
+                for name in indicator.by:
+                    if name not in categories:
+                        categories[name] = _person_category(inside, name)
+                    key = dimension_key(indicator.name, name, categories[name])
+                    cells[(bucket, key)] = (1, 0.0)
     return cells
+
+
+def _person_category(facts: list[Fact], dimension: str) -> str:
+    """A person's category in a period: that of their latest record in it that has one."""
+    known = [f for f in facts if f.dims.get(dimension)]
+    if not known:
+        return ""
+    return max(known, key=lambda f: (f.at, f.submission_id)).dims[dimension]
 
 
 def _person_counts(catalogue: Catalogue, indicator: Indicator, facts: list[Fact]) -> bool:
@@ -443,6 +584,11 @@ def unit_entity(fact: Fact) -> str:
 def author_entity(fact: Fact) -> str:
     return f"a|{fact.org_code}|{fact.author}"
 
+
+# The kinds of entity whose contribution can only grow as facts are added (each cell is 1
+# where some fact is): a unit's reporting and a member of staff's work. A person's can
+# shrink (a new follow-up may be out of control).
+GROWING = frozenset("ua")
 
 # The kinds of entity with a kept contribution: how a fact names its entity, and what the
 # entity's facts contribute.

@@ -49,9 +49,24 @@ def cmd_evolve(args):
     from portal.services.setup import ensure_site, mirror_units
 
     with _env(args.config) as env, env["request"].tm:
-        _site, applied = ensure_site(env["request"].zodb.root())
+        site, applied = ensure_site(env["request"].zodb.root())
         mirror_units(env["request"].zodb.root(), env["request"].dbsession)
+        _current_aggregates(env["request"], site)
     print(f"Applied evolve steps: {', '.join(applied)}" if applied else "ZODB is up to date.")
+
+
+def _current_aggregates(request, site) -> None:
+    """Rebuild the report aggregates when the steps changed what they are kept for."""
+    from portal.services import aggregates
+
+    count = aggregates.ensure_current(
+        request.dbsession,
+        site,
+        request.registry,
+        progress=lambda n: print(f"{n:,} records read", file=sys.stderr),
+    )
+    if count is not None:
+        print(f"Rebuilt the report aggregates from {count:,} submissions.")
 
 
 def cmd_init(args):
@@ -65,6 +80,7 @@ def cmd_init(args):
             for line in populate(site, demo=args.demo):
                 print(line)
             mirror_units(request.zodb.root(), request.dbsession)
+            _current_aggregates(request, site)
             if args.demo:
                 from portal.demo_data import DemoDataError, fill_demo
 

@@ -47,15 +47,22 @@ def catalogue_of(site, registry=None) -> Catalogue:
     """The compiled indicators of the site's report definitions, cached on the registry
     for as long as the definitions do not change."""
     folder = site["reports"] if "reports" in site else None
-    # The indicators' JSON text is the cache key: comparing it costs far less than parsing
-    # and compiling them again, which every change of a submission would otherwise do.
-    source = folder.indicators_json if folder is not None else "[]"
+    # The indicators' and dimensions' JSON text is the cache key: comparing it costs far
+    # less than parsing and compiling them again, which every change would otherwise do.
+    source = (
+        (folder.indicators_json, folder.dimensions_json) if folder is not None else ("[]", "[]")
+    )
     cache = getattr(registry, "_report_catalogue", None) if registry is not None else None
     if cache is not None and cache[0] == source:
         return cache[1]
-    definitions = json.loads(source)
-    catalogue = Catalogue(ind.Indicator.from_dict(d) for d in definitions)
-    catalogue.fingerprint = _fingerprint(definitions)  # type: ignore[attr-defined]
+    definitions, dimensions = json.loads(source[0]), json.loads(source[1])
+    catalogue = Catalogue(
+        (ind.Indicator.from_dict(d) for d in definitions),
+        (ind.Dimension.from_dict(d) for d in dimensions),
+    )
+    # Without dimensions the fingerprint is the indicators' alone, as it was before them.
+    fingerprint = _fingerprint(definitions if not dimensions else [definitions, dimensions])
+    catalogue.fingerprint = fingerprint  # type: ignore[attr-defined]
     if registry is not None:
         registry._report_catalogue = (source, catalogue)
     return catalogue
@@ -102,6 +109,7 @@ def _fact_row(fact: Fact) -> dict:
             "passes": sorted(fact.passes),
             "latest_ok": sorted(fact.latest_ok),
             "numbers": fact.numbers,
+            **({"dims": fact.dims} if fact.dims else {}),
         },
     }
 
@@ -120,6 +128,7 @@ def _fact_of(row) -> Fact:
         numbers=detail.get("numbers", {}),
         latest_ok=frozenset(detail.get("latest_ok", ())),
         on_time=bool(row.on_time),
+        dims=detail.get("dims") or {},
     )
 
 
@@ -256,10 +265,15 @@ def record_changed(
     ids = sorted({r.id for pair in changes for r in pair if r is not None})
     if not ids:
         return
-    old_facts = _stored_facts(dbsession, ids)
+    # A record that did not exist before has no stored fact to look up.
+    old_facts = _stored_facts(dbsession, sorted({b.id for b, _a in changes if b is not None}))
     deltas = _Deltas()
     # entity → the periods (buckets) whose contribution may change
     touched: dict[str, set[str]] = defaultdict(set)
+    # unit and staff entities only given new facts: the facts (their contribution can only
+    # grow, so if the new facts' own cells are all kept already, nothing changes)
+    added: dict[str, list[Fact]] = defaultdict(list)
+    shrinking: set[str] = set()
     new_facts: dict[str, Fact | None] = {}
     for before, after in changes:
         record_id = (after or before).id  # type: ignore[union-attr]
@@ -277,8 +291,13 @@ def record_changed(
                 entity = name_of(fact)
                 if entity is not None:
                     touched[entity].update(periods.enclosing(fact.period))
+                    if fact is old:
+                        shrinking.add(entity)
+                    elif entity[0] in ind.GROWING:
+                        added[entity].append(fact)
+    grown = {e: facts for e, facts in added.items() if e not in shrinking}
     _write_facts(dbsession, old_facts, new_facts)
-    _recontribute(dbsession, catalogue, touched, deltas)
+    _recontribute(dbsession, catalogue, touched, deltas, grown)
     codes = set(deltas.cells)
     deltas.apply(dbsession, _paths(dbsession, codes))
 
@@ -293,13 +312,18 @@ def _write_facts(dbsession, old_facts: dict[str, Fact], new_facts: dict[str, Fac
         dbsession.execute(ReportFact.__table__.insert(), rows)
 
 
-def _recontribute(dbsession, catalogue: Catalogue, touched: dict[str, set[str]], deltas: _Deltas):
+def _recontribute(
+    dbsession,
+    catalogue: Catalogue,
+    touched: dict[str, set[str]],
+    deltas: _Deltas,
+    grown: dict[str, list[Fact]] | None = None,
+):
     if not touched:
         return
     entities = sorted(touched)
     for part in _slices(entities):
         dbsession.execute(_LOCK_ENTITY, [{"entity": e} for e in part])
-    facts = _entity_facts(dbsession, touched)
     kept: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
     for part in _slices(entities):
         for row in dbsession.execute(
@@ -307,6 +331,16 @@ def _recontribute(dbsession, catalogue: Catalogue, touched: dict[str, set[str]],
         ):
             if row.period in touched[row.entity]:
                 kept[row.entity][(row.period, row.key)] = row.n
+    # A unit or member of staff that only gained records, each of whose cells it has
+    # already (the unit had reported in those periods): unchanged, and its facts, which
+    # may be thousands, need not be read. The usual case of a new submission.
+    unchanged = {
+        entity
+        for entity, facts in (grown or {}).items()
+        if set(ind.ENTITIES[entity[0]][1](catalogue, facts, touched[entity])) <= set(kept[entity])
+    }
+    entities = [e for e in entities if e not in unchanged]
+    facts = _entity_facts(dbsession, {e: touched[e] for e in entities})
     removals, additions = [], []
     for entity in entities:
         org_code = entity.split("|", 2)[1]
@@ -466,6 +500,16 @@ def set_fingerprint(dbsession, fingerprint: str) -> None:
     dbsession.execute(
         ReportState.__table__.insert(), [{"name": "fingerprint", "value": fingerprint}]
     )
+
+
+def ensure_current(dbsession, site, registry=None, progress=None) -> int | None:
+    """Rebuild the aggregates if they were kept for other indicators or dimensions than the
+    site's (after an upgrade or an edit of the definitions); returns how many records were
+    read, or None when they were current already."""
+    catalogue = catalogue_of(site, registry)
+    if stored_fingerprint(dbsession) == getattr(catalogue, "fingerprint", ""):
+        return None
+    return rebuild(dbsession, catalogue, progress=progress)
 
 
 def stored_fingerprint(dbsession) -> str | None:

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, not_, select
 from forms import periods
 from portal.models import ReferenceValue, ReportAggregate, UnitPath
 from portal.resources import OrgUnit
+from reports.indicators import dimension_key as ind_dimension_key
 
 
 class ReportError(ValueError):
@@ -62,6 +63,7 @@ class Result:
     # completeness: the units that did not report (at most MISSING_LIMIT), and how many
     missing: list[dict] = field(default_factory=list)
     missing_count: int = 0
+    disaggregate: str | None = None
 
 
 def rate(numerator, denominator) -> float | None:
@@ -203,7 +205,7 @@ class _Values:
     def load(self, keys: set[str]) -> None:
         plain, cumulative, reference = set(), set(), set()
         for key in keys:
-            indicator = self.indicators.get(key)
+            indicator = self.indicators.get(_base(key))
             if indicator is None:
                 plain.add(key)
             elif indicator["kind"] == "reference":
@@ -219,8 +221,10 @@ class _Values:
                 self.dbsession, sorted(self.parts), int(self.period[:4]), reference
             )
 
-    def value(self, row: str, key: str, part: str = "n"):
-        indicator = self.indicators.get(key)
+    def value(self, row: str, key: str | None, part: str = "n"):
+        if key is None:
+            return None
+        indicator = self.indicators.get(_base(key))
         if indicator is not None and indicator["kind"] == "reference":
             figure = self._reference.get(row, {}).get(indicator["reference"])
             return None if figure is None else round(figure)
@@ -238,6 +242,34 @@ class _Values:
         return n
 
 
+def _base(key: str) -> str:
+    """The indicator of an aggregate key ("htn_patients~sex:1" → "htn_patients")."""
+    return key.split("~", 1)[0]
+
+
+# -- disaggregation -------------------------------------------------------------------------------
+UNKNOWN = {"zh": "未知", "en": "Unknown"}
+
+
+def disaggregations(site, definition: dict) -> list[dict]:
+    """The dimensions (dicts) a report may be disaggregated by, in its definition's order."""
+    known = {d["name"]: d for d in site["reports"].dimension_dicts()}
+    return [known[name] for name in definition.get("disaggregations", ()) if name in known]
+
+
+def _split(indicators: dict, dimension: dict | None, name: str) -> bool:
+    return dimension is not None and dimension["name"] in indicators.get(name, {}).get("by", ())
+
+
+def _categories(dimension: dict) -> list[tuple[str, dict]]:
+    """(code, label) of each category of the dimension, the unknown one last."""
+    return [(c["code"], c["label"]) for c in dimension["categories"]] + [("", UNKNOWN)]
+
+
+def _by(key: str, dimension: dict, code: str) -> str:
+    return ind_dimension_key(key, dimension["name"], code)
+
+
 # -- layouts ----------------------------------------------------------------------------------
 def _forms(site) -> list:
     folder = site["forms"]
@@ -245,10 +277,24 @@ def _forms(site) -> list:
 
 
 def build(
-    dbsession, site, definition: dict, org: OrgUnit, period: str, language: str = "zh"
+    dbsession,
+    site,
+    definition: dict,
+    org: OrgUnit,
+    period: str,
+    language: str = "zh",
+    disaggregate: str | None = None,
 ) -> Result:
-    """The report for `org` (its children as rows) and `period`."""
+    """The report for `org` (its children as rows) and `period`; with `disaggregate` (one of
+    the definition's `disaggregations`), the figures that can be are also given for each
+    category of that dimension, in columns of their own after the whole's."""
     check_period(period)
+    dimension = None
+    if disaggregate:
+        found = [d for d in disaggregations(site, definition) if d["name"] == disaggregate]
+        if not found:
+            raise ReportError("disaggregate", "report_disaggregate_unknown")
+        dimension = found[0]
     rows, parts = row_units(site, org)
     folder = site["reports"]
     indicators = {i["name"]: i for i in folder.indicator_dicts()}
@@ -291,38 +337,85 @@ def build(
             ]
     elif layout == "measures":
         measures = definition.get("measures", [])
-        values.load({k for m in measures for k in (m["numerator"], m["denominator"])})
+        keys = {k for m in measures for k in (m["numerator"], m["denominator"])}
+        for m in measures:
+            for part in ("numerator", "denominator"):
+                if _split(indicators, dimension, m[part]):
+                    keys |= {_by(m[part], dimension, c) for c, _l in _categories(dimension)}
+        values.load(keys)
+        labels = (
+            text({"zh": "分子", "en": "Numerator"}, language),
+            text({"zh": "分母", "en": "Denominator"}, language),
+            text({"zh": "率(%)", "en": "Rate (%)"}, language),
+        )
+
+        def measure(key: str, group: tuple, a: str | None, b: str | None, suffix="") -> None:
+            num, den = f"{key}.num{suffix}", f"{key}.den{suffix}"
+            columns.extend(
+                [
+                    Column(num, labels[0], groups=group),
+                    Column(den, labels[1], groups=group),
+                    Column(
+                        f"{key}.rate{suffix}",
+                        labels[2],
+                        kind="rate",
+                        groups=group,
+                        numerator=num,
+                        denominator=den,
+                        decimals=1,
+                    ),
+                ]
+            )
+            getters.extend(
+                [
+                    lambda r: values.value(r, a),
+                    lambda r: values.value(r, b),
+                    lambda r: rate(values.value(r, a), values.value(r, b)),
+                ]
+            )
+
         for m in measures:
             group = (t(m["label"]),)
-            num, den = f"{m['name']}.num", f"{m['name']}.den"
-            columns += [
-                Column(num, text({"zh": "分子", "en": "Numerator"}, language), groups=group),
-                Column(den, text({"zh": "分母", "en": "Denominator"}, language), groups=group),
-                Column(
-                    f"{m['name']}.rate",
-                    text({"zh": "率(%)", "en": "Rate (%)"}, language),
-                    kind="rate",
-                    groups=group,
-                    numerator=num,
-                    denominator=den,
-                    decimals=1,
-                ),
-            ]
-            getters += [
-                lambda r, k=m["numerator"]: values.value(r, k),
-                lambda r, k=m["denominator"]: values.value(r, k),
-                lambda r, a=m["numerator"], b=m["denominator"]: rate(
-                    values.value(r, a), values.value(r, b)
-                ),
-            ]
+            measure(m["name"], group, m["numerator"], m["denominator"])
+            if _split(indicators, dimension, m["numerator"]):
+                assert dimension is not None
+                for code, label in _categories(dimension):
+                    a = _by(m["numerator"], dimension, code)
+                    # A denominator that is not kept by the dimension (a population figure)
+                    # has no share per category: no denominator, no rate.
+                    split_den = _split(indicators, dimension, m["denominator"])
+                    b = _by(m["denominator"], dimension, code) if split_den else None
+                    suffix = _by("", dimension, code)  # "~age_band:65+"
+                    measure(m["name"], (*group, t(label)), a, b, suffix)
     elif layout == "columns":
         cols = definition.get("columns", [])
-        values.load({c["indicator"] for c in cols})
+        keys = {c["indicator"] for c in cols}
+        for c in cols:
+            if _split(indicators, dimension, c["indicator"]):
+                keys |= {
+                    _by(c["indicator"], dimension, code) for code, _l in _categories(dimension)
+                }
+        values.load(keys)
         for c in cols:
             kind = "number" if c.get("part") in ("total", "avg") else "count"
-            columns.append(Column(c["key"], t(c["label"]), kind=kind, unit=t(c.get("unit"))))
+            unit_label = t(c.get("unit"))
             part = c.get("part", "n")
+            columns.append(Column(c["key"], t(c["label"]), kind=kind, unit=unit_label))
             getters.append(lambda r, k=c["indicator"], p=part: values.value(r, k, p))
+            if _split(indicators, dimension, c["indicator"]):
+                assert dimension is not None
+                for code, label in _categories(dimension):
+                    columns.append(
+                        Column(
+                            _by(c["key"], dimension, code),
+                            t(label),
+                            kind=kind,
+                            unit=unit_label,
+                            groups=(t(c["label"]),),
+                        )
+                    )
+                    key = _by(c["indicator"], dimension, code)
+                    getters.append(lambda r, k=key, p=part: values.value(r, k, p))
     elif layout == "completeness":
         return _completeness(dbsession, site, definition, org, period, language, rows, parts)
     else:
@@ -342,6 +435,7 @@ def build(
         lines,
         total,
         definition,
+        disaggregate=dimension["name"] if dimension else None,
     )
 
 
@@ -511,6 +605,7 @@ def as_json(result: Result) -> dict:
         "columns": [{"key": c.key, "label": c.label} for c in result.columns],
         "rows": [{"org": r.org, "label": r.label, "values": r.values} for r in result.rows],
         "total": result.total,
+        **({"disaggregate": result.disaggregate} if result.disaggregate else {}),
         **(
             {"missing": result.missing, "missing_count": result.missing_count}
             if result.definition.get("layout") == "completeness"

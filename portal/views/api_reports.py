@@ -58,11 +58,28 @@ def get_report(request):
         audit.record(request, "report.read", "denied", target=name, unit=unit)
         raise HTTPForbidden()
     period = request.GET.get("period") or str(beijing_today().year)
+    definition = folder[name].definition()
+    disaggregate = request.GET.get("disaggregate") or None
     try:
         result = reports.build(
-            request.dbsession, request.root_site, folder[name].definition(), unit, period, language
+            request.dbsession,
+            request.root_site,
+            definition,
+            unit,
+            period,
+            language,
+            disaggregate=disaggregate,
         )
-    except reports.ReportError:
+    except reports.ReportError as error:
+        if error.field == "disaggregate":
+            allowed = [d["name"] for d in reports.disaggregations(request.root_site, definition)]
+            return json_error(
+                request,
+                400,
+                f"{name} can be disaggregated by: {', '.join(allowed)}"
+                if allowed
+                else f"{name} has no disaggregation",
+            )
         return json_error(
             request, 400, "period must be a month (2026-10), a quarter (2026-Q3) or a year (2026)"
         )
@@ -71,6 +88,12 @@ def get_report(request):
         "report.read",
         target=name,
         unit=unit,
-        detail={"report": name, "org": unit.code, "period": period, "format": fmt},
+        detail={
+            "report": name,
+            "org": unit.code,
+            "period": period,
+            "format": fmt,
+            **({"disaggregate": disaggregate} if disaggregate else {}),
+        },
     )
     return reports.as_json(result)

@@ -132,3 +132,100 @@ def test_completeness_lists_the_units_that_did_not_report(checked, testapp, publ
     # Other reports carry no such list.
     volume = checked("get", "/api/v1/reports/service-volume", 200, headers=tokens["dongcheng"])
     assert "missing" not in volume.json
+
+
+def add_records(testapp, rows: list[dict]) -> None:
+    """Rows written as the bulk writers write them: the rows, then the record seam."""
+    import datetime as dt
+    import uuid
+
+    from portal.models import Submission, UnitPath
+    from portal.services import record_changes
+
+    registry = testapp.app.registry
+    conn = registry.zodb.open()
+    try:
+        with sql(testapp) as s, s.begin():
+            made = []
+            for row in rows:
+                submission = Submission(
+                    id=str(uuid.uuid4()),
+                    form_version=1,
+                    org_path=s.get(UnitPath, row["org"]).path,
+                    org_code=row["org"],
+                    form_name=row["form"],
+                    period=row.get("period"),
+                    status="submitted",
+                    author="staff",
+                    created=dt.datetime(2026, 11, 2, 2, 0),
+                    updated=dt.datetime(2026, 11, 2, 2, 0),
+                    client_id=str(uuid.uuid4()),
+                    data=row["data"],
+                )
+                s.add(submission)
+                made.append(submission)
+            s.flush()
+            changes = [(None, record_changes.snapshot(m)) for m in made]
+            record_changes.bulk_changed(s, conn.root()["site"], registry, changes)
+    finally:
+        conn.close()
+
+
+def test_the_kpi_report_disaggregated_by_age_band(checked, testapp, tokens):
+    rows = [
+        {
+            "form": "hypertension_followup",
+            "org": "110101001",
+            "period": f"2026-{month}",
+            "data": {
+                "record_no": person,
+                "visit_mode": "1",
+                "visit_date": f"2026-{month}-10",
+                "age": age,
+                "mgmt_status": "1",
+                "sbp": 130,
+                "dbp": 80,
+            },
+        }
+        for person, age in (("A", 70), ("B", 50), ("C", 52))
+        for month in ("02", "05", "08", "11")
+    ]
+    add_records(testapp, rows)
+    url = "/api/v1/reports/public-health-kpi"
+    params = {"org": "110101", "period": "2026", "disaggregate": "age_band"}
+    report = checked("get", url, 200, headers=tokens["dongcheng"], params=params).json
+    assert report["disaggregate"] == "age_band"
+    keys = [c["key"] for c in report["columns"]]
+    total = dict(zip(keys, report["total"], strict=True))
+    assert total["hypertension_controlled.den"] == 3
+    assert total["hypertension_controlled.den~age_band:65+"] == 1
+    assert total["hypertension_controlled.den~age_band:35-64"] == 2
+    assert total["hypertension_controlled.num~age_band:35-64"] == 2
+    assert total["hypertension_controlled.rate~age_band:35-64"] == 100.0
+    # The categories add up to the whole.
+    categories = [k for k in keys if k.startswith("hypertension_controlled.den~")]
+    assert sum(total[k] for k in categories) == total["hypertension_controlled.den"]
+    # A measure whose denominator is a population figure has no share per category.
+    assert total["health_records.den~age_band:65+"] is None
+    # Without the parameter, the whole only.
+    plain = checked("get", url, 200, headers=tokens["dongcheng"], params={"org": "110101"}).json
+    assert not any("~" in c["key"] for c in plain["columns"]) and "disaggregate" not in plain
+
+
+def test_a_disaggregation_the_report_does_not_offer_is_a_400(checked, tokens):
+    bad = checked(
+        "get",
+        "/api/v1/reports/public-health-kpi",
+        400,
+        headers=tokens["dongcheng"],
+        params={"disaggregate": "colour"},
+    ).json
+    assert "sex" in bad["error"] and "age_band" in bad["error"]
+    none = checked(
+        "get",
+        "/api/v1/reports/service-volume",
+        400,
+        headers=tokens["dongcheng"],
+        params={"disaggregate": "sex"},
+    ).json
+    assert "no disaggregation" in none["error"]

@@ -200,3 +200,29 @@ def test_a_command_on_the_embedded_store_the_portal_holds_says_so(ini, tmp_path,
     err = capsys.readouterr().err
     assert "open in another process" in err and "portal.housekeeping_hours" in err
     assert cli.main(["attachments-clean", ini]) == 0
+
+
+def test_evolve_rebuilds_aggregates_kept_for_other_definitions(ini, tmp_path, capsys):
+    """After an upgrade changed the indicators (or their dimensions), the aggregates kept
+    for the old ones are rebuilt; once current, they are left alone."""
+    from sqlalchemy import create_engine, text
+
+    assert cli.main(["init", ini]) == 0
+    capsys.readouterr()
+    engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'portal.sqlite'}")
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE report_state SET value = 'old' WHERE name = 'fingerprint'")
+            )
+        assert cli.main(["evolve", ini]) == 0
+        assert "Rebuilt the report aggregates" in capsys.readouterr().out
+        with engine.connect() as connection:
+            value = connection.execute(
+                text("SELECT value FROM report_state WHERE name = 'fingerprint'")
+            ).scalar_one()
+        assert value != "old"
+    finally:
+        engine.dispose()
+    assert cli.main(["evolve", ini]) == 0
+    assert "Rebuilt" not in capsys.readouterr().out

@@ -18,7 +18,10 @@ CREATED = dt.datetime(2026, 11, 2, 3, 0)
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return ind.Catalogue(ind.Indicator.from_dict(d) for d in builtin.INDICATORS)
+    return ind.Catalogue(
+        (ind.Indicator.from_dict(d) for d in builtin.INDICATORS),
+        (ind.Dimension.from_dict(d) for d in builtin.DIMENSIONS),
+    )
 
 
 def record(n, form, org, period, status="submitted", **data):
@@ -150,3 +153,69 @@ def test_a_bad_definition_is_refused_with_its_name():
         ind.Catalogue([ind.Indicator("broken", "count", forms=("x",), filter="${a} >")])
     with pytest.raises(ind.IndicatorError, match="no indicator named 'missing'"):
         ind.validate([ind.Indicator("r", "ratio", numerator="missing", denominator="missing")])
+
+
+def test_disaggregation_by_sex_and_age_band(catalogue):
+    rows = [
+        # Made 2026-11-02: A is 76, B 26; C recorded neither sex nor birth date.
+        record(
+            1, "personal_info", "110101001", None, record_no="A", sex="1", birth_date="1950-01-01"
+        ),
+        record(
+            2, "personal_info", "110101001", None, record_no="B", sex="2", birth_date="2000-06-01"
+        ),
+        record(3, "personal_info", "110101001", None, record_no="C"),
+        htn(4, "A", "2026-02", age=76),
+        htn(5, "A", "2026-05", age=77),
+        htn(6, "B", "2026-03", age=25),
+        # D turned 65 between two follow-ups: the later one counts.
+        htn(7, "D", "2026-01", age=64),
+        htn(8, "D", "2026-09", age=65),
+    ]
+    got = ind.recompute(catalogue, rows, PATHS)
+
+    def n(bucket: str, key: str, code: str = "110101001") -> int:
+        return got.get((code, bucket, key), (0, 0.0))[0]
+
+    for dimension, expected in {
+        "sex": {"1": 1, "2": 1, "": 1},
+        "age_band": {"65+": 1, "18-34": 1, "": 1},
+    }.items():
+        for category, count in expected.items():
+            assert n("2026", f"records_held~{dimension}:{category}") == count
+        # The categories add up to the whole, here and up the tree.
+        assert (
+            sum(expected.values())
+            == n("2026", "records_held")
+            == n("2026", "records_held", "110000")
+        )
+    # A person's category is that of their latest record in the period that has one.
+    assert n("2026", "htn_patients~age_band:65+") == 2  # A and D
+    assert n("2026", "htn_patients~age_band:18-34") == 1  # B
+    assert n("2026-Q1", "htn_patients~age_band:35-64") == 1  # D, in the first quarter
+    assert n("2026", "htn_patients~age_band:35-64") == 0
+    # Sex comes from any of the person's records in the period: their personal_info.
+    assert n("2026", "htn_patients~sex:1") == 1 and n("2026", "htn_patients~sex:2") == 1
+    # In a month without it, it is unknown.
+    assert n("2026-02", "htn_patients~sex:") == 1 and n("2026-02", "htn_patients~sex:1") == 0
+    assert n("2026", "htn_patients~sex:") == 1  # D has no personal_info
+    assert n("2026", "htn_patients") == 3
+
+
+def test_a_dimension_that_is_not_defined_is_refused():
+    with pytest.raises(ind.IndicatorError, match="no dimension named 'colour'"):
+        ind.Catalogue([ind.Indicator("x", "count", forms=("f",), by=("colour",))])
+
+
+def test_age_bands_from_an_age_or_a_birth_date():
+    age_band = ind.Dimension.from_dict(
+        next(d for d in builtin.DIMENSIONS if d["name"] == "age_band")
+    )
+    made = dt.date(2026, 11, 2)
+    assert age_band.category({"age": 6}, made) == "0-6"
+    assert age_band.category({"age": "7"}, made) == "7-17"
+    assert age_band.category({"age": 65}, made) == "65+"
+    assert age_band.category({"birth_date": "1961-11-03"}, made) == "35-64"  # 64 until tomorrow
+    assert age_band.category({"birth_date": "1961-11-02"}, made) == "65+"
+    assert age_band.category({"birth_date": "2030-01-01"}, made) == ""
+    assert age_band.category({"age": "abc"}, made) == ""
