@@ -302,6 +302,7 @@ class Record:
     created: dt.datetime  # UTC, naive
     data: Mapping[str, Any]
     author: str = ""
+    path: str | None = None  # its unit's path ("/110000/110101/…/"), where known
 
     @property
     def counted(self) -> bool:

@@ -91,7 +91,12 @@ def record_of(row) -> Record:
         created=created,
         data=data or {},
         author=get("author") or "",
+        path=_get_optional(row, "org_path"),
     )
+
+
+def _get_optional(row, name: str):
+    return row.get(name) if isinstance(row, dict) else getattr(row, name, None)
 
 
 # -- facts in SQL ----------------------------------------------------------------------------
@@ -242,9 +247,21 @@ _LOCK_ENTITY = text(
 )
 
 
+def _needs_entity_locks(dbsession) -> bool:
+    """Whether concurrent changes of one entity must take turns through report_entities.
+    SQLite's writers take turns already: by the time the contributions are read, the
+    transaction has written (the submission, and the facts just before), so it holds the
+    database's one write lock and began after every other writer's commit (pysqlite begins
+    a transaction at its first write). PostgreSQL's read-committed transactions do not."""
+    bind = dbsession.get_bind() if hasattr(dbsession, "get_bind") else dbsession
+    return bind.dialect.name != "sqlite"
+
+
 def _paths(dbsession, codes: Iterable[str]) -> dict[str, str]:
     codes = sorted(set(codes))
-    found = {}
+    found: dict[str, str] = {}
+    if not codes:
+        return found
     for part in _slices(codes):
         found.update(
             dbsession.execute(
@@ -298,8 +315,11 @@ def record_changed(
     grown = {e: facts for e, facts in added.items() if e not in shrinking}
     _write_facts(dbsession, old_facts, new_facts)
     _recontribute(dbsession, catalogue, touched, deltas, grown)
-    codes = set(deltas.cells)
-    deltas.apply(dbsession, _paths(dbsession, codes))
+    # The rows carry their unit's path, as current as unit_paths in this transaction (a
+    # move rewrites both); only the units of stored facts without a row need looking up.
+    paths = {r.org_code: r.path for pair in changes for r in pair if r is not None and r.path}
+    paths.update(_paths(dbsession, set(deltas.cells) - set(paths)))
+    deltas.apply(dbsession, paths)
 
 
 def _write_facts(dbsession, old_facts: dict[str, Fact], new_facts: dict[str, Fact | None]):
@@ -322,13 +342,17 @@ def _recontribute(
     if not touched:
         return
     entities = sorted(touched)
-    for part in _slices(entities):
-        dbsession.execute(_LOCK_ENTITY, [{"entity": e} for e in part])
+    if _needs_entity_locks(dbsession):
+        for part in _slices(entities):
+            dbsession.execute(_LOCK_ENTITY, [{"entity": e} for e in part])
     kept: dict[str, dict[tuple[str, str], int]] = defaultdict(dict)
+    table = ReportContribution.__table__
     for part in _slices(entities):
-        for row in dbsession.execute(
-            select(ReportContribution.__table__).where(ReportContribution.entity.in_(part))
-        ):
+        buckets = sorted(set().union(*(touched[e] for e in part)))
+        query = select(table.c.entity, table.c.period, table.c.key, table.c.n).where(
+            table.c.entity.in_(part), table.c.period.in_(buckets)
+        )
+        for row in dbsession.execute(query):
             if row.period in touched[row.entity]:
                 kept[row.entity][(row.period, row.key)] = row.n
     # A unit or member of staff that only gained records, each of whose cells it has
@@ -351,10 +375,17 @@ def _recontribute(
             continue
         deltas.add(org_code, {k: (n, 0.0) for k, n in old.items()}, -1)
         deltas.add(org_code, new, +1)
-        removals += [{"entity": entity, "period": p, "key": k} for p, k in old]
+        # Only the cells that changed are written: a person's new follow-up usually moves
+        # them between few.
+        removals += [
+            {"entity": entity, "period": p, "key": k}
+            for (p, k), n in old.items()
+            if new.get((p, k), (None,))[0] != n
+        ]
         additions += [
             {"entity": entity, "period": p, "key": k, "org_code": org_code, "n": n}
             for (p, k), (n, _t) in new.items()
+            if old.get((p, k)) != n
         ]
     if removals:
         table = ReportContribution.__table__
