@@ -64,6 +64,7 @@ class Result:
     missing: list[dict] = field(default_factory=list)
     missing_count: int = 0
     disaggregate: str | None = None
+    disaggregate_label: str = ""
 
 
 def rate(numerator, denominator) -> float | None:
@@ -276,6 +277,14 @@ def _forms(site) -> list:
     return [folder[name] for name in folder if folder[name].latest is not None]
 
 
+def check(site, definition: dict, period: str, disaggregate: str | None) -> None:
+    """Raise ReportError as `build` would for the period and the disaggregation, without
+    building the report."""
+    check_period(period)
+    if disaggregate and disaggregate not in {d["name"] for d in disaggregations(site, definition)}:
+        raise ReportError("disaggregate", "report_disaggregate_unknown")
+
+
 def build(
     dbsession,
     site,
@@ -436,6 +445,7 @@ def build(
         total,
         definition,
         disaggregate=dimension["name"] if dimension else None,
+        disaggregate_label=t(dimension["label"]) if dimension else "",
     )
 
 

@@ -10,12 +10,12 @@ from forms.periods import beijing_today
 from portal import audit
 from portal.i18n import forms_language
 from portal.security import Permission
-from portal.services import reports
+from portal.services import jobs, report_tables, reports
 from portal.services.submissions import scope_paths
 from portal.views.api import json_error
+from portal.views.jobs import answer_api, too_many
 
-# PDF and XLSX come with the report renderers (reports/render_*.py), not yet here.
-FORMATS = ("json",)
+FORMATS = ("json", "pdf", "xlsx")
 
 
 def default_org(request):
@@ -61,15 +61,7 @@ def get_report(request):
     definition = folder[name].definition()
     disaggregate = request.GET.get("disaggregate") or None
     try:
-        result = reports.build(
-            request.dbsession,
-            request.root_site,
-            definition,
-            unit,
-            period,
-            language,
-            disaggregate=disaggregate,
-        )
+        reports.check(request.root_site, definition, period, disaggregate)
     except reports.ReportError as error:
         if error.field == "disaggregate":
             allowed = [d["name"] for d in reports.disaggregations(request.root_site, definition)]
@@ -83,9 +75,30 @@ def get_report(request):
         return json_error(
             request, 400, "period must be a month (2026-10), a quarter (2026-Q3) or a year (2026)"
         )
+    if fmt != "json":
+        outcome = start_download(request, name, unit.code, period, fmt, disaggregate)
+        if isinstance(outcome, str):
+            return json_error(request, 429, outcome)
+        audit_report(request, "report.download", name, unit, period, fmt, disaggregate)
+        return answer_api(request, outcome)
+    result = reports.build(
+        request.dbsession,
+        request.root_site,
+        definition,
+        unit,
+        period,
+        language,
+        disaggregate=disaggregate,
+    )
+    audit_report(request, "report.read", name, unit, period, fmt, disaggregate)
+    return reports.as_json(result)
+
+
+def audit_report(request, event, name, unit, period, fmt, disaggregate=None) -> None:
+    """Who read or downloaded which report, for which unit, period and format."""
     audit.record(
         request,
-        "report.read",
+        event,
         target=name,
         unit=unit,
         detail={
@@ -96,4 +109,26 @@ def get_report(request):
             **({"disaggregate": disaggregate} if disaggregate else {}),
         },
     )
-    return reports.as_json(result)
+
+
+def start_download(request, name, org, period, fmt, disaggregate=None, wait=None):
+    """The report's file, made in a worker (jobs.run): the file if it was ready within the
+    wait, else the job's status; a message (str) when the caller has too many running."""
+    language = forms_language(request)
+
+    def work(worker, progress):
+        site = worker.root_site
+        definition = site["reports"][name].definition()
+        unit = site.unit_by_code(org)
+        result = reports.build(
+            worker.dbsession, site, definition, unit, period, language, disaggregate=disaggregate
+        )
+        progress(0.5)
+        return report_tables.render(worker, result, fmt)
+
+    title = request.root_site["reports"][name].definition()["title"]
+    label = f"{reports.text(title, language)} {org} {period}.{fmt}"
+    try:
+        return jobs.jobs_of(request).run(request, "report", label, work, wait=wait)
+    except jobs.JobLimit as limit:
+        return too_many(request, limit)
