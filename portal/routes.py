@@ -41,6 +41,9 @@ def includeme(config):
     config.add_route("api_job", "/api/v1/jobs/{id}")
     config.add_route("api_job_status", "/api/v1/jobs/{id}/status")
     config.add_route("job", "/jobs/{id}")
+    config.add_route("reports", "/reports")
+    config.add_route("report", "/reports/{name}")
+    config.add_route("report_download", "/reports/{name}/download")
     config.add_route("api_attachments", "/api/v1/attachments")
     config.add_route("api_attachment", "/api/v1/attachments/{id}")
     # Files of submissions for the pages (the same checks as the API's).

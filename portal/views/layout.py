@@ -58,6 +58,10 @@ def navigation(request) -> list[NavItem]:
         unit = next((u for u in units if request.has_permission(permission, u)), None)
         if unit is not None:
             items.append(NavItem(title, request.resource_url(unit, view), key))
+    if any(request.has_permission(Permission.REPORT_VIEW, u) for u in units):
+        items.append(
+            NavItem(_("nav_reports", default="Reports"), request.route_url("reports"), "reports")
+        )
     forms = request.root_site.get("forms")
     if forms is not None and request.has_permission(Permission.FORM_EDIT, forms):
         items.append(
