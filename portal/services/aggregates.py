@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from sqlalchemy import and_, delete, or_, select, text, tuple_
+from sqlalchemy.orm import Session
 
 from forms import periods
 from portal.models import (
@@ -282,6 +283,10 @@ def record_changed(
     ids = sorted({r.id for pair in changes for r in pair if r is not None})
     if not ids:
         return
+    # Core statements on the session's connection, in its transaction: the ORM session's
+    # own execute adds a good part of the cost on this path, which every submission takes.
+    # (The change of the submission itself has marked the session changed already.)
+    dbsession = dbsession.connection() if isinstance(dbsession, Session) else dbsession
     # A record that did not exist before has no stored fact to look up.
     old_facts = _stored_facts(dbsession, sorted({b.id for b, _a in changes if b is not None}))
     deltas = _Deltas()
