@@ -4,6 +4,7 @@ from sqlalchemy import insert
 
 from portal.models import ReferenceValue, utcnow
 from tests.conftest import audit_rows, sql
+from tests.functional.report_data import add_records, visits
 from tests.functional.test_api_forms import submit
 
 
@@ -134,61 +135,11 @@ def test_completeness_lists_the_units_that_did_not_report(checked, testapp, publ
     assert "missing" not in volume.json
 
 
-def add_records(testapp, rows: list[dict]) -> None:
-    """Rows written as the bulk writers write them: the rows, then the record seam."""
-    import datetime as dt
-    import uuid
-
-    from portal.models import Submission, UnitPath
-    from portal.services import record_changes
-
-    registry = testapp.app.registry
-    conn = registry.zodb.open()
-    try:
-        with sql(testapp) as s, s.begin():
-            made = []
-            for row in rows:
-                submission = Submission(
-                    id=str(uuid.uuid4()),
-                    form_version=1,
-                    org_path=s.get(UnitPath, row["org"]).path,
-                    org_code=row["org"],
-                    form_name=row["form"],
-                    period=row.get("period"),
-                    status="submitted",
-                    author="staff",
-                    created=dt.datetime(2026, 11, 2, 2, 0),
-                    updated=dt.datetime(2026, 11, 2, 2, 0),
-                    client_id=str(uuid.uuid4()),
-                    data=row["data"],
-                )
-                s.add(submission)
-                made.append(submission)
-            s.flush()
-            changes = [(None, record_changes.snapshot(m)) for m in made]
-            record_changes.bulk_changed(s, conn.root()["site"], registry, changes)
-    finally:
-        conn.close()
-
-
 def test_the_kpi_report_disaggregated_by_age_band(checked, testapp, tokens):
     rows = [
-        {
-            "form": "hypertension_followup",
-            "org": "110101001",
-            "period": f"2026-{month}",
-            "data": {
-                "record_no": person,
-                "visit_mode": "1",
-                "visit_date": f"2026-{month}-10",
-                "age": age,
-                "mgmt_status": "1",
-                "sbp": 130,
-                "dbp": 80,
-            },
-        }
+        row
         for person, age in (("A", 70), ("B", 50), ("C", 52))
-        for month in ("02", "05", "08", "11")
+        for row in visits(person, "110101001", age, 130)
     ]
     add_records(testapp, rows)
     url = "/api/v1/reports/public-health-kpi"

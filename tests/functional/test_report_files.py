@@ -12,29 +12,9 @@ import openpyxl
 import pytest
 
 from tests.conftest import audit_rows, need
-from tests.functional.test_api_reports import add_records
+from tests.functional.report_data import add_records, visits
 
 URL = "/api/v1/reports/public-health-kpi"
-
-
-def visits(person: str, org: str, age: int, sbp: int) -> list[dict]:
-    return [
-        {
-            "form": "hypertension_followup",
-            "org": org,
-            "period": f"2026-{month}",
-            "data": {
-                "record_no": person,
-                "visit_mode": "1",
-                "visit_date": f"2026-{month}-10",
-                "age": age,
-                "mgmt_status": "1",
-                "sbp": sbp,
-                "dbp": 80,
-            },
-        }
-        for month in ("02", "05", "08", "11")
-    ]
 
 
 @pytest.fixture
