@@ -49,3 +49,5 @@ def includeme(config):
     # Files of submissions for the pages (the same checks as the API's).
     config.add_route("attachment", "/attachments/{id}")
     config.add_route("attachment_thumbnail", "/attachments/{id}/thumbnail")
+    # The reference figures of the caller's part of the tree (redirects to its top unit).
+    config.add_route("reference", "/reference")

@@ -62,6 +62,10 @@ class Permission(StrEnum):
     REPORT_VIEW = "report:view"
     # Report definitions: indicators, columns, headers.
     REPORT_EDIT = "report:edit"
+    # Reference figures (population denominators) of a unit's subtree: reading them, and
+    # entering, importing or deleting them.
+    REFERENCE_VIEW = "reference:view"
+    REFERENCE_EDIT = "reference:edit"
 
 
 class Refused(Exception):
@@ -101,11 +105,25 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.FORM_EDIT,
         P.REPORT_VIEW,
         P.REPORT_EDIT,
+        P.REFERENCE_VIEW,
+        P.REFERENCE_EDIT,
     ),
     Role.SECADMIN: (P.ORG_VIEW, P.ACCOUNT_VIEW, P.ROLE_GRANT, P.FORM_VIEW),
     Role.AUDITOR: (P.ORG_VIEW, P.AUDIT_VIEW, P.FORM_VIEW),
-    Role.CITY_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW, P.REPORT_VIEW),
-    Role.DISTRICT_MANAGER: (P.ORG_VIEW, P.FORM_VIEW, P.SUBMISSION_VIEW, P.REPORT_VIEW),
+    Role.CITY_MANAGER: (
+        P.ORG_VIEW,
+        P.FORM_VIEW,
+        P.SUBMISSION_VIEW,
+        P.REPORT_VIEW,
+        P.REFERENCE_VIEW,
+    ),
+    Role.DISTRICT_MANAGER: (
+        P.ORG_VIEW,
+        P.FORM_VIEW,
+        P.SUBMISSION_VIEW,
+        P.REPORT_VIEW,
+        P.REFERENCE_VIEW,
+    ),
     Role.CENTRE_STAFF: (
         P.ORG_VIEW,
         P.FORM_VIEW,

@@ -15,8 +15,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, func, not_, select
 
 from forms import periods
-from portal.models import ReferenceValue, ReportAggregate, UnitPath
+from portal.models import ReportAggregate
 from portal.resources import OrgUnit
+from portal.services.reference import figures as reference_figures
 from reports.indicators import dimension_key as ind_dimension_key
 
 
@@ -161,37 +162,6 @@ def _read_cumulative(dbsession, codes: set[str], period: str, keys: set[str]) ->
     return {(code, key): (n or 0, total or 0.0) for code, key, n, total in dbsession.execute(query)}
 
 
-def reference_figures(dbsession, codes: list[str], year: int, kinds: set[str]) -> dict:
-    """Each unit's reference figures for the year: its own where one is entered, else the
-    sum of the figures of the units below it (each the same way); none where nothing
-    below it has one."""
-    table = ReferenceValue.__table__
-    paths = UnitPath.__table__
-    rows = dbsession.execute(
-        select(paths.c.path, table.c.kind, table.c.value)
-        .join(paths, paths.c.code == table.c.org_code)
-        .where(table.c.year == year, table.c.kind.in_(sorted(kinds)))
-    ).all()
-    by_kind: dict[str, dict[str, float]] = {}
-    for path, kind, value in rows:
-        by_kind.setdefault(kind, {})[path] = value
-    wanted = dict(
-        dbsession.execute(select(paths.c.code, paths.c.path).where(paths.c.code.in_(codes))).all()
-    )
-    found: dict[str, dict[str, float]] = {}
-    for code, path in wanted.items():
-        for kind, values in by_kind.items():
-            if path in values:
-                found.setdefault(code, {})[kind] = values[path]
-                continue
-            below = [p for p in values if p.startswith(path)]
-            # A figure counts unless a unit between it and `path` has its own.
-            tops = [p for p in below if not any(q != p and p.startswith(q) for q in below)]
-            if tops:
-                found.setdefault(code, {})[kind] = sum(values[p] for p in tops)
-    return found
-
-
 class _Values:
     """The values of one report for every row and the total, by key."""
 
@@ -218,8 +188,9 @@ class _Values:
         self._plain = _read(self.dbsession, self.codes, self.period, plain)
         self._cumulative = _read_cumulative(self.dbsession, self.codes, self.period, cumulative)
         if reference:
+            # A unit's own figure where one is entered, else the sum of those below it.
             self._reference = reference_figures(
-                self.dbsession, sorted(self.parts), int(self.period[:4]), reference
+                self.dbsession, self.site, sorted(self.parts), int(self.period[:4]), reference
             )
 
     def value(self, row: str, key: str | None, part: str = "n"):

@@ -54,6 +54,12 @@ def navigation(request) -> list[NavItem]:
             _("nav_submissions", default="Submissions"),
             "submissions",
         ),
+        (
+            Permission.REFERENCE_VIEW,
+            "reference",
+            _("nav_reference", default="Reference figures"),
+            "reference",
+        ),
     ):
         unit = next((u for u in units if request.has_permission(permission, u)), None)
         if unit is not None:
