@@ -568,6 +568,7 @@ def test_a_telephone_follow_up_needs_no_readings(name):
         ("1966-04-02", 185, 110, False),
         ("1956-01-01", 145, 85, True),  # 70: below 150/90 is on target
         ("1966-01-01", 145, 85, False),  # 60: 140 is the target
+        ("1976-01-01", 145, 85, False),  # 50
         ("1966-01-01", 139, 89, True),
         ("1966-01-01", 139, 90, False),
         ("1961-02-01", 149, 80, True),  # 65 on the day of the visit
@@ -683,3 +684,18 @@ def test_an_infectious_disease_card_records_when_it_was_reported(report_time, er
     assert validate("infectious_disease_report", data)[1] == (
         {"report_time": error} if error else {}
     )
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "age", "required"), [("1959-06-01", 66, True), ("1985-06-01", 40, False)]
+)
+def test_the_older_peoples_items_are_required_at_66_and_not_asked_at_40(birth_date, age, required):
+    elderly = ("self_rated_health", "self_care", "cognition", "emotion")
+    without = {k: v for k, v in HEALTH_CHECK.items() if k not in elderly}
+    clean, errors = validate("health_check", {**without, "birth_date": birth_date})
+    assert clean["age"] == age
+    assert errors == (dict.fromkeys(elderly, "validation.required") if required else {})
+    # Given at 40, they are not kept: the items are not asked below 65.
+    clean, errors = validate("health_check", {**HEALTH_CHECK, "birth_date": birth_date})
+    assert errors == {}
+    assert all((name in clean) == required for name in elderly)
