@@ -280,6 +280,9 @@ Index("ix_audit_events_actor_event_ts", AuditEvent.actor, AuditEvent.event, Audi
 Index("ix_audit_events_org_path", AuditEvent.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_submissions_form_name_period", Submission.form_name, Submission.period)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
+# ix_submissions_form_name_org_code_record_no, on (form_name, org_code, the JSON record_no),
+# is an expression index whose expression differs by dialect: migration 0008 makes it, and
+# person_links.record_no_of queries it.
 Index("ix_unit_paths_path", UnitPath.path, postgresql_ops=_PATTERN_OPS)
 Index("ix_report_facts_org_code_person", ReportFact.org_code, ReportFact.person)
 Index(

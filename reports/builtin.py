@@ -16,6 +16,15 @@ _BP_READ = "${sbp} != '' and ${dbp} != ''"
 # 达标: SBP < 140 and DBP < 90; for those aged 65 and over SBP < 150 (the age is recorded
 # from the follow-up's second version on).
 _BP_CONTROLLED = "${dbp} < 90 and (${sbp} < 140 or (${age} >= 65 and ${sbp} < 150))"
+# 早孕建册: registered before 13 weeks (91 days). The weeks are counted from the last
+# menstrual period when it is known (form version 2 asks whether it is; 不详 leaves the
+# recorded 孕周, which version 2 checks against the date when there is one).
+_EARLY_PREGNANCY = (
+    "(${lmp} != '' and ${visit_date} - ${lmp} < 91) or (${lmp} = '' and ${gest_weeks} < 13)"
+)
+# 新生儿访视: a home visit within 7 days of discharge. Visits of form versions before the
+# discharge date was asked count as they did (their timing cannot be judged).
+_NEWBORN_IN_TIME = "${discharge_date} = '' or ${visit_date} - ${discharge_date} <= 7"
 
 
 # Disaggregations (reports.indicators.Dimension): sex (GB/T 2261.1 codes, as the forms
@@ -116,9 +125,14 @@ INDICATORS: list[dict] = [
         "name": "early_registered",
         "kind": "persons",
         "forms": ["prenatal_first"],
-        "filter": "${gest_weeks} < 13",
+        "filter": _EARLY_PREGNANCY,
     },
-    {"name": "newborns_visited", "kind": "persons", "forms": ["newborn_visit"]},
+    {
+        "name": "newborns_visited",
+        "kind": "persons",
+        "forms": ["newborn_visit"],
+        "filter": _NEWBORN_IN_TIME,
+    },
     {"name": "institutions", "kind": "count", "forms": ["baseline_institution"]},
     *(
         {
@@ -259,12 +273,15 @@ REPORTS: list[dict] = [
                 "规范管理：年内面对面随访（门诊、家庭）不少于4次且有1次健康体检；"
                 "血压控制：年内最近一次测量血压的随访收缩压<140且舒张压<90 mmHg"
                 "（65岁及以上收缩压<150）；"
-                "血糖控制：最近一次空腹血糖<7.0 mmol/L。建档率按报告期末累计建档人数计。",
+                "血糖控制：最近一次空腹血糖<7.0 mmol/L。"
+                "早孕建册：孕13周前（末次月经已知时按末次月经计）建册；新生儿访视：出院后7天内家庭访视。建档率按报告期末累计建档人数计。",
                 "One person counts once, by health record number. Patients under management: "
                 "a follow-up in the period with status in care. Managed to standard: at least "
                 "4 face-to-face follow-ups and a health check in the period. Controlled: the "
                 "latest follow-up with readings under 140/90 mmHg (150/90 at 65 and over); "
-                "fasting glucose under 7.0 mmol/L. Records coverage counts records held at the "
+                "fasting glucose under 7.0 mmol/L. Early pregnancy: registered before 13 weeks "
+                "(counted from the last menstrual period when known). Newborn visits: a home "
+                "visit within 7 days of discharge. Records coverage counts records held at the "
                 "period's end.",
             )
         ],

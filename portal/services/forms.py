@@ -7,6 +7,7 @@ a refused import or publication changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -106,12 +107,28 @@ def publish(form: FormResource, actor: str | None) -> tuple[FormVersion, list[Ch
     return form.publish_draft(actor), changes
 
 
-def load_shipped_forms(site: Site, actor: str = "portal init") -> list[str]:
-    """Import and publish each shipped XLSForm (portal/data/forms) that the site lacks.
+@dataclass
+class ShippedForms:
+    """What loading the shipped forms did."""
 
-    A form already there is left alone, whatever its state: an administrator may have
-    changed it since. Returns the names of the forms added."""
-    added = []
+    added: list[str] = field(default_factory=list)
+    # Forms whose shipped file changed since the shipper last published them: name -> the
+    # version now published, with its changes from the previous one.
+    updated: dict[str, tuple[int, list[Change]]] = field(default_factory=dict)
+    # Forms whose shipped file changed but that an administrator has changed since (a draft,
+    # or a version they published): left alone.
+    kept: list[str] = field(default_factory=list)
+
+
+def load_shipped_forms(site: Site, actor: str = "portal init") -> ShippedForms:
+    """Import and publish each shipped XLSForm (portal/data/forms) that the site lacks, and
+    publish as the next version each shipped file that differs from its form's latest
+    version when that version is the shipper's (`actor`'s) own.
+
+    A form an administrator has changed since it was shipped (a draft is pending, or they
+    published the latest version) is left alone and reported as kept; its records keep
+    their versions either way."""
+    outcome = ShippedForms()
     for filename in sorted(os.listdir(SHIPPED_FORMS_DIR)):
         if not filename.endswith(".xlsx"):
             continue
@@ -119,12 +136,28 @@ def load_shipped_forms(site: Site, actor: str = "portal init") -> list[str]:
             result = xlsform.import_xlsform(f, filename, shared_lists=CODE_SETS)
         if not result.ok:  # the shipped files are tested; this is a packaging fault
             raise ValueError(f"shipped form {filename} does not import: {result.errors[0]}")
-        if get_form(site, result.definition.name) is not None:
+        shipped = result.definition
+        form = get_form(site, shipped.name)
+        if form is None:
+            form, _created = save_draft(site, shipped)
+            publish(form, actor)
+            outcome.added.append(form.name)
             continue
-        form, _created = save_draft(site, result.definition)
-        publish(form, actor)
-        added.append(form.name)
-    return added
+        latest = form.latest
+        if latest is not None and _same_definition(latest.definition(), shipped):
+            continue
+        if form.has_draft or latest is None or latest.published_by != actor:
+            outcome.kept.append(form.name)
+            continue
+        save_draft(site, shipped)
+        version, changes = publish(form, actor)
+        outcome.updated[form.name] = (version.number, changes)
+    return outcome
+
+
+def _same_definition(published: FormDefinition, shipped: FormDefinition) -> bool:
+    """Whether two definitions differ in nothing but their version numbers."""
+    return published.to_dict() == dataclasses.replace(shipped, version=published.version).to_dict()
 
 
 # -- compiled versions ---------------------------------------------------------------------

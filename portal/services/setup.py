@@ -38,8 +38,9 @@ def ensure_site(zodb_root) -> tuple[Site, list[str]]:
 
 
 def populate(site, demo: bool = False) -> list[str]:
-    """What `portal init` puts in the site: Beijing's divisions, the shipped forms, and with
-    `demo` the demo units and accounts. Each part only when missing. Returns what was done."""
+    """What `portal init` puts in the site: Beijing's divisions, the shipped forms (and the
+    new versions of shipped forms whose files changed), and with `demo` the demo units and
+    accounts. Each part only when missing. Returns what was done."""
     from portal.demo import load_demo, load_divisions
     from portal.services.forms import load_shipped_forms
 
@@ -47,9 +48,19 @@ def populate(site, demo: bool = False) -> list[str]:
     if site.unit_by_code("110000") is None:
         load_divisions(site)
         done.append("Loaded Beijing's divisions (city and districts).")
-    added = load_shipped_forms(site)
-    if added:
-        done.append(f"Published {len(added)} shipped forms: {', '.join(added)}.")
+    shipped = load_shipped_forms(site)
+    if shipped.added:
+        done.append(f"Published {len(shipped.added)} shipped forms: {', '.join(shipped.added)}.")
+    for name, (number, changes) in shipped.updated.items():
+        done.append(f"Published version {number} of the shipped form {name}:")
+        done.extend(
+            f"  {'(data loss) ' if c.data_loss else ''}{c.message.render('en')}" for c in changes
+        )
+    if shipped.kept:
+        done.append(
+            "Left alone, as an administrator has changed them since they were shipped "
+            f"(their shipped files are newer): {', '.join(shipped.kept)}."
+        )
     if demo and load_demo(site):
         done.append("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
     return done

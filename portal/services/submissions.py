@@ -37,7 +37,7 @@ from portal.models import (
 )
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission, Refused
-from portal.services import attachments, record_changes, unit_paths
+from portal.services import attachments, person_links, record_changes, unit_paths
 from portal.services.forms import CompiledVersion, compiled
 from workflows import submission as workflow
 from workflows.history import changed_keys
@@ -245,6 +245,7 @@ def submit(
                 return Accepted(original, created=False)
         clean, errors = current.validator.validate(data, today=today)
         errors = attachments.check(request, current, clean, original and original.id, errors)
+        errors = person_links.check(request, current, unit.code, period, clean, errors)
         problem = period_problem(current.definition.period_type, period, today)
         if problem is not None:
             errors = {"period": problem, **errors}
@@ -619,6 +620,9 @@ def edit(
     period = row.period if period is KEEP else (period or None)
     clean, errors = current.validator.validate(data, today=today)
     errors = attachments.check(request, current, clean, row.id, errors)
+    errors = person_links.check(
+        request, current, row.org_code, period, clean, errors, exclude_id=row.id
+    )
     problem = (
         None
         if period == row.period

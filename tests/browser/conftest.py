@@ -108,3 +108,15 @@ def wait_until(page, expression: str, arg=None, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise TimeoutError(f"still false after {timeout} s: {expression}")
         time.sleep(0.05)
+
+
+@pytest.fixture
+def person(app_config):
+    """The centre's personal information record (tests.functional.people.RECORD_NO) that
+    person-level forms must name: registered through the API before the browser starts."""
+    import webtest
+
+    from tests.functional.people import register_person
+
+    app = webtest.TestApp(app_config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+    return register_person(app)

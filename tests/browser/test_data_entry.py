@@ -35,7 +35,7 @@ def item(page, name):
     )
 
 
-def test_staff_fills_in_hypertension_followup(page, output_dir):
+def test_staff_fills_in_hypertension_followup(page, output_dir, person):
     login(page)
     page.click("[data-nav='entry']")
     page.click("tr[data-form='hypertension_followup'] a")
@@ -47,6 +47,9 @@ def test_staff_fills_in_hypertension_followup(page, output_dir):
     yesterday = dt.date.today() - dt.timedelta(days=1)
     control(page, "visit_date").fill(yesterday.isoformat())
     control(page, "visit_mode", "1").check()
+    control(page, "birth_date").fill("1956-03-01")
+    control(page, "mgmt_start_date").fill("2020-01-06")
+    control(page, "mgmt_status", "1").check()
 
     # Skip logic: 其他症状 shows only when 其他 is among the symptoms.
     other = item(page, "symptoms_other")
@@ -94,8 +97,10 @@ def test_staff_fills_in_hypertension_followup(page, output_dir):
         page.click("button[name='submit']")
     assert page.url.endswith(CENTRE + "submissions")
     assert page.locator("#flash").is_visible()
-    rows = page.locator("#submissions tbody tr[data-status='submitted']")
-    assert rows.count() == 1 and "高血压患者随访服务记录表" in rows.first.inner_text()
+    rows = page.locator("#submissions tbody tr[data-status='submitted']").filter(
+        has_text="高血压患者随访服务记录表"
+    )
+    assert rows.count() == 1  # besides the person's 个人基本信息表
     page.screenshot(path=os.path.join(output_dir, "data_entry_list.png"), full_page=True)
 
     rows.first.locator("a").click()

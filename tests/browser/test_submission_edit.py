@@ -27,7 +27,7 @@ def history(page, revision):
     return shown
 
 
-def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
+def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir, person):
     login(page)
     page.goto(CENTRE + "forms/hypertension_followup")
     wait_until(page, "window.FormRuntime && window.deform_loaded")
@@ -35,6 +35,9 @@ def test_staff_edit_a_submitted_record_and_see_its_history(page, output_dir):
     control(page, "record_no").fill("11010100100100001")
     control(page, "visit_date").fill((dt.date.today() - dt.timedelta(days=1)).isoformat())
     control(page, "visit_mode", "1").check()
+    control(page, "birth_date").fill("1956-03-01")
+    control(page, "mgmt_start_date").fill("2020-01-06")
+    control(page, "mgmt_status", "1").check()
     control(page, "sbp").fill("150")
     control(page, "dbp").fill("90")
     control(page, "height").fill("170")

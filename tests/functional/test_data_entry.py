@@ -4,10 +4,13 @@ read their unit's submissions, within their part of the tree."""
 
 import datetime as dt
 
+import pytest
+
 from forms.periods import beijing_today
 from portal.models import Submission
 from portal.views.data_entry import recent_periods
 from tests.conftest import login
+from tests.functional.people import RECORD_NO, register_person
 
 CENTRE = "/110000/110101/110101001/"
 FORM = CENTRE + "forms/hypertension_followup"
@@ -18,23 +21,38 @@ def good(form, **values):
     page's form: radios are named by deform's ids, found by their data-field)."""
     fields = {
         "name": "张三",
-        "record_no": "11010100100100001",
+        "record_no": RECORD_NO,
+        "birth_date": "1956-03-01",
         "visit_date": (beijing_today() - dt.timedelta(days=1)).isoformat(),
+        "mgmt_start_date": "2020-01-06",
         "sbp": "150",
         "dbp": "90",
         **values,
     }
     for name, value in fields.items():
         form[name] = value
-    radio = form.response.html.select_one("[data-field='visit_mode']")["name"]
-    form[radio] = "1"
+    for name, code in (("visit_mode", "1"), ("mgmt_status", "1")):
+        radio = form.response.html.select_one(f"[data-field='{name}']")["name"]
+        form[radio] = code
     return form
 
 
+@pytest.fixture(autouse=True)
+def person(testapp):
+    """The centre's personal information record that the follow-ups name."""
+    return register_person(testapp)
+
+
 def rows(testapp):
+    """The follow-ups, oldest first."""
     dbsession = testapp.app.registry.dbsession_factory()
     try:
-        return dbsession.query(Submission).order_by(Submission.created).all()
+        return (
+            dbsession.query(Submission)
+            .filter_by(form_name="hypertension_followup")
+            .order_by(Submission.created)
+            .all()
+        )
     finally:
         dbsession.close()
 
@@ -95,7 +113,12 @@ def test_draft_saved_resumed_and_submitted(testapp):
     resumed.submit("save_draft", status=303)
     assert len(rows(testapp)) == 1
     good(resumed, name="李四")
-    resumed.submit("submit", status=303)
+    # The station's follow-up names the station's record of the person, not the centre's.
+    page = resumed.submit("submit", status=200)
+    item = page.html.select_one("[data-field='record_no']").find_parent(class_="form-item")
+    assert "请先建档" in item.select_one(".invalid-feedback, .help-block, .error").get_text()
+    register_person(testapp, org="110101001001")
+    page.forms["entry"].submit("submit", status=303)
     (row,) = rows(testapp)
     assert row.status == "submitted" and row.data["name"] == "李四"
     # Submitted: read-only now.
@@ -112,7 +135,7 @@ def test_list_filters(testapp):
     draft["name"] = "王五"
     draft.submit("save_draft", status=303)
     listing = testapp.get(CENTRE + "submissions")
-    assert len(listing.html.select("#submissions tbody tr")) == 2
+    assert len(listing.html.select("#submissions tbody tr")) == 3  # with the person's record
     drafts = testapp.get(CENTRE + "submissions?status=draft")
     assert [tr["data-status"] for tr in drafts.html.select("#submissions tbody tr")] == ["draft"]
     other = testapp.get(CENTRE + "submissions?form=diabetes_followup")
@@ -122,7 +145,7 @@ def test_list_filters(testapp):
     # An unusable page number is the first page: too big for SQL, not a number, full-width.
     for page in ("99999999999999999999", "x", "0", "２"):
         shown = testapp.get(CENTRE + "submissions", params={"page": page})
-        assert len(shown.html.select("#submissions tbody tr")) == 2, page
+        assert len(shown.html.select("#submissions tbody tr")) == 3, page
 
 
 def test_scope(testapp):

@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from portal.models import Submission, SubmissionRevision
 from tests.conftest import audit_rows, csrf_token, login, sql
+from tests.functional.people import register_person
 from tests.functional.test_data_entry import CENTRE, FORM, good, rows
 
 
@@ -14,6 +15,7 @@ from tests.functional.test_data_entry import CENTRE, FORM, good, rows
 def record(testapp):
     """A hypertension follow-up submitted by `staff` for its centre (still logged in)."""
     login(testapp, "staff")
+    register_person(testapp)
     good(testapp.get(FORM).forms["entry"], name="张三").submit("submit", status=303)
     (row,) = rows(testapp)
     return row

@@ -116,15 +116,30 @@ def test_every_category_has_a_form_and_periods_fit_the_kind_of_form():
 PERSON = {"name": "张秀英", "record_no": "11010500100200001"}
 HEALTH_CHECK = {
     **PERSON,
+    "sex": "2",
     "check_date": "2026-02-01",
     "birth_date": "1956-05-20",
+    # 69: the older people's items are required
+    "self_rated_health": "2",
+    "self_care": "1",
+    "cognition": "1",
+    "emotion": "1",
     "symptoms": ["1"],
     "sbp_left": 132,
     "dbp_left": 84,
     "height": 175,
     "weight": 70,
 }
-FOLLOWUP = {**PERSON, "visit_date": "2026-02-01", "visit_mode": "1", "sbp": 138, "dbp": 86}
+FOLLOWUP = {
+    **PERSON,
+    "birth_date": "1966-04-02",
+    "visit_date": "2026-02-01",
+    "mgmt_start_date": "2020-06-01",
+    "mgmt_status": "1",
+    "visit_mode": "1",
+    "sbp": 138,
+    "dbp": 86,
+}
 
 
 @pytest.mark.parametrize(
@@ -191,7 +206,7 @@ def test_exercise_and_drinking_blocks_are_hidden_by_never(answers, dropped):
 
 @pytest.mark.parametrize(("birth_date", "shown"), [("1961-02-01", True), ("1961-02-02", False)])
 def test_the_older_peoples_items_start_on_the_65th_birthday(birth_date, shown):
-    data = {**HEALTH_CHECK, "birth_date": birth_date, "self_rated_health": "2"}
+    data = {**HEALTH_CHECK, "birth_date": birth_date}
     clean, errors = validate("health_check", data)
     assert errors == {}
     assert clean["age"] == (65 if shown else 64)
@@ -255,6 +270,7 @@ def test_the_diabetes_follow_up_requires_fasting_glucose_within_bounds():
 PRENATAL = {
     **PERSON,
     "visit_date": "2026-02-01",
+    "lmp_known": "2",
     "gest_weeks": 10,
     "mother_age": 28,
     "gravidity": 2,
@@ -276,7 +292,15 @@ PRENATAL = {
     ],
 )
 def test_the_expected_delivery_date_is_280_days_after_the_last_period(visit_date, lmp, edd):
-    data = {**PRENATAL, "visit_date": visit_date, "lmp": lmp, "edd": "2030-01-01"}
+    weeks = (datetime.date.fromisoformat(visit_date) - datetime.date.fromisoformat(lmp)).days // 7
+    data = {
+        **PRENATAL,
+        "visit_date": visit_date,
+        "lmp_known": "1",
+        "lmp": lmp,
+        "gest_weeks": weeks,
+        "edd": "2030-01-01",
+    }
     clean, errors = validate("prenatal_first", data)
     assert errors == {}
     assert clean["edd"] == edd
@@ -329,6 +353,7 @@ NEWBORN = {
     "sex": "1",
     "birth_date": "2026-02-10",
     "mother_name": "李梅",
+    "discharge_date": "2026-02-13",
     "visit_date": "2026-02-17",
 }
 
@@ -479,6 +504,7 @@ def test_a_child_with_an_infectious_disease_needs_a_parents_name():
         "report_org": "某社区卫生服务中心",
         "report_doctor": "医生乙",
         "report_date": "2026-03-01",
+        "report_time": "2026-02-26T10:15",
     }
     assert validate("infectious_disease_report", report)[1] == {
         "guardian_name": "validation.required"
@@ -508,3 +534,168 @@ def test_exclusive_option_error_names_the_option_as_shown():
     _, errors = validator.validate({**FOLLOWUP, "symptoms": ["1", "2"]}, TODAY)
     assert render_all(errors, "zh")["symptoms"] == "选择“无症状”时不能再选择其他选项。"
     assert "“1”" not in render_all(errors, "en")["symptoms"]
+
+
+# -- the data the indicators stand on (version 2 of the person-level forms) ----------------------
+def test_a_follow_up_knows_the_patients_age_and_management():
+    clean, errors = validate("hypertension_followup", FOLLOWUP)
+    assert errors == {}
+    assert clean["age"] == 59  # the 60th birthday comes on 2026-04-02
+    missing = {k: v for k, v in FOLLOWUP.items() if k not in ("birth_date", "mgmt_status")}
+    assert validate("diabetes_followup", {**missing, "fbg": 6.1})[1] == {
+        "birth_date": "validation.required",
+        "mgmt_status": "validation.required",
+    }
+    late = {**FOLLOWUP, "mgmt_start_date": "2026-02-02"}
+    assert validate("hypertension_followup", late)[1] == {
+        "mgmt_start_date": "validation.constraint"
+    }
+
+
+@pytest.mark.parametrize("name", ["hypertension_followup", "diabetes_followup"])
+def test_a_telephone_follow_up_needs_no_readings(name):
+    phone = {k: v for k, v in FOLLOWUP.items() if k not in ("sbp", "dbp")}
+    assert validate(name, {**phone, "visit_mode": "3"})[1] == {}
+    required = {"sbp", "dbp"} | ({"fbg"} if name == "diabetes_followup" else set())
+    assert validate(name, {**phone, "visit_mode": "2"})[1] == dict.fromkeys(
+        required, "validation.required"
+    )
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "sbp", "dbp", "satisfied"),
+    [
+        ("1966-04-02", 185, 110, False),
+        ("1956-01-01", 145, 85, True),  # 70: below 150/90 is on target
+        ("1966-01-01", 145, 85, False),  # 60: 140 is the target
+        ("1976-01-01", 145, 85, False),  # 50
+        ("1966-01-01", 139, 89, True),
+        ("1966-01-01", 139, 90, False),
+        ("1961-02-01", 149, 80, True),  # 65 on the day of the visit
+        ("1961-02-02", 149, 80, False),  # 64
+        ("1956-01-01", 150, 80, False),
+        ("1956-01-01", None, None, False),  # a telephone visit without readings
+    ],
+)
+def test_well_controlled_hypertension_needs_readings_on_target(birth_date, sbp, dbp, satisfied):
+    data = {**FOLLOWUP, "birth_date": birth_date, "sbp": sbp, "dbp": dbp, "visit_class": "1"}
+    if sbp is None:
+        data["visit_mode"] = "3"
+    errors = validate("hypertension_followup", data)[1]
+    assert errors == ({} if satisfied else {"visit_class": "validation.constraint"})
+    # 控制不满意 is always possible
+    assert validate("hypertension_followup", {**data, "visit_class": "2"})[1] == {}
+
+
+def test_the_refusal_of_well_controlled_says_why():
+    from forms.messages import render_all
+
+    validator = FormValidator(definition("hypertension_followup"))
+    _, errors = validator.validate({**FOLLOWUP, "sbp": 185, "dbp": 110, "visit_class": "1"}, TODAY)
+    assert "140" in render_all(errors, "zh")["visit_class"]
+    assert "150" in render_all(errors, "en")["visit_class"]
+
+
+@pytest.mark.parametrize(("fbg", "satisfied"), [(6.9, True), (7.0, False), (None, False)])
+def test_well_controlled_diabetes_needs_fasting_glucose_below_7(fbg, satisfied):
+    data = {**FOLLOWUP, "fbg": fbg, "visit_class": "1"}
+    if fbg is None:
+        data = {**data, "visit_mode": "3", "sbp": None, "dbp": None}
+    errors = validate("diabetes_followup", data)[1]
+    assert errors == ({} if satisfied else {"visit_class": "validation.constraint"})
+
+
+def test_the_last_period_is_asked_only_when_known_and_checks_the_weeks():
+    known = {**PRENATAL, "lmp_known": "1", "lmp": "2025-11-20"}  # 73 days: 10 whole weeks
+    assert validate("prenatal_first", {k: v for k, v in known.items() if k != "lmp"})[1] == {
+        "lmp": "validation.required"
+    }
+    for weeks in (9, 10, 11):
+        assert validate("prenatal_first", {**known, "gest_weeks": weeks})[1] == {}
+    for weeks in (8, 12, 20):
+        assert validate("prenatal_first", {**known, "gest_weeks": weeks})[1] == {
+            "gest_weeks": "validation.constraint"
+        }
+    # Unknown: the date and the expected delivery date are dropped, any weeks are taken.
+    clean, errors = validate("prenatal_first", {**known, "lmp_known": "2", "gest_weeks": 20})
+    assert errors == {} and "lmp" not in clean and "edd" not in clean
+    assert validate("prenatal_first", {**PRENATAL, "lmp_known": None})[1] == {
+        "lmp_known": "validation.required"
+    }
+
+
+@pytest.mark.parametrize(
+    ("discharge_date", "error"),
+    [
+        ("2026-02-10", None),
+        ("2026-02-17", None),
+        ("2026-02-18", "validation.constraint"),  # after the visit
+        ("2026-02-09", "validation.constraint"),  # before birth
+        (None, "validation.required"),
+    ],
+)
+def test_a_newborn_visit_knows_the_discharge_date(discharge_date, error):
+    data = {**NEWBORN, "feeding": "1", "discharge_date": discharge_date}
+    assert validate("newborn_visit", data)[1] == ({"discharge_date": error} if error else {})
+
+
+def test_a_health_check_records_sex_and_the_older_peoples_items_from_65():
+    assert validate("health_check", {**HEALTH_CHECK, "sex": None})[1] == {
+        "sex": "validation.required"
+    }
+    assert validate("health_check", {**HEALTH_CHECK, "self_rated_health": None})[1] == {
+        "self_rated_health": "validation.required"
+    }
+    elderly = ("self_rated_health", "self_care", "cognition", "emotion")
+    younger = {k: v for k, v in HEALTH_CHECK.items() if k not in elderly}
+    assert validate("health_check", {**younger, "birth_date": "1970-01-01"})[1] == {}
+
+
+INFECTIOUS = {
+    "report_type": "1",
+    "patient_name": "陈小红",
+    "sex": "2",
+    "birth_date": "1990-03-02",
+    "origin": "1",
+    "address": "北京市海淀区某小区3号楼",
+    "occupation": "3",
+    "case_class": "2",
+    "disease": "311",
+    "onset_date": "2026-02-25",
+    "diagnosis_time": "2026-02-26T09:30",
+    "report_org": "某社区卫生服务中心",
+    "report_doctor": "医生乙",
+    "report_date": "2026-02-26",
+}
+
+
+@pytest.mark.parametrize(
+    ("report_time", "error"),
+    [
+        ("2026-02-26T09:30", None),
+        ("2026-02-27T09:00", None),
+        ("2026-02-26T09:29", "validation.constraint"),  # before the diagnosis
+        ("2026-03-02T08:00", "validation.constraint"),  # in the future
+        (None, "validation.required"),
+    ],
+)
+def test_an_infectious_disease_card_records_when_it_was_reported(report_time, error):
+    data = {**INFECTIOUS, "report_time": report_time}
+    assert validate("infectious_disease_report", data)[1] == (
+        {"report_time": error} if error else {}
+    )
+
+
+@pytest.mark.parametrize(
+    ("birth_date", "age", "required"), [("1959-06-01", 66, True), ("1985-06-01", 40, False)]
+)
+def test_the_older_peoples_items_are_required_at_66_and_not_asked_at_40(birth_date, age, required):
+    elderly = ("self_rated_health", "self_care", "cognition", "emotion")
+    without = {k: v for k, v in HEALTH_CHECK.items() if k not in elderly}
+    clean, errors = validate("health_check", {**without, "birth_date": birth_date})
+    assert clean["age"] == age
+    assert errors == (dict.fromkeys(elderly, "validation.required") if required else {})
+    # Given at 40, they are not kept: the items are not asked below 65.
+    clean, errors = validate("health_check", {**HEALTH_CHECK, "birth_date": birth_date})
+    assert errors == {}
+    assert all((name in clean) == required for name in elderly)

@@ -219,3 +219,121 @@ def test_age_bands_from_an_age_or_a_birth_date():
     assert age_band.category({"birth_date": "1961-11-02"}, made) == "65+"
     assert age_band.category({"birth_date": "2030-01-01"}, made) == ""
     assert age_band.category({"age": "abc"}, made) == ""
+
+
+def test_the_version_2_fields_decide_who_counts(catalogue):
+    """Each rule that the forms' second versions make computable, with a person it takes
+    and one it refuses; worked out by hand."""
+    at = "110101001"
+    rows = [
+        # 65+ threshold: 145/85 is on target at 70 and at 65, not at 64 or 50.
+        htn(1, "H70", "2026-03", sbp=145, dbp=85, age=70),
+        htn(2, "H65", "2026-03", sbp=145, dbp=85, age=65),
+        htn(3, "H64", "2026-03", sbp=145, dbp=85, age=64),
+        htn(4, "H50", "2026-03", sbp=145, dbp=85, age=50),
+        # Management status: died in September after visits in care: a patient of the year,
+        # not of the fourth quarter; moved away all year: not a patient.
+        htn(5, "HD", "2026-02"),
+        htn(6, "HD", "2026-10", status="3"),
+        htn(7, "HM", "2026-02", status="4"),
+        # Phone visits are not face to face: 3 face to face + 3 by phone + a check is not
+        # managed to standard.
+        *(htn(10 + i, "HP", m) for i, m in enumerate(["2026-01", "2026-02", "2026-03"])),
+        *(
+            htn(20 + i, "HP", m, mode="3", sbp=None)
+            for i, m in enumerate(["2026-04", "2026-05", "2026-06"])
+        ),
+        record(29, "health_check", at, "2026-05", record_no="HP", age=60),
+        # Early pregnancy, counted from the LMP when known: 90 days (12 weeks 6 days) is
+        # early, 91 days is not even when 12 weeks were recorded; 不详 takes the weeks.
+        record(
+            30,
+            "prenatal_first",
+            at,
+            "2026-04",
+            record_no="P90",
+            visit_date="2026-04-10",
+            lmp="2026-01-10",
+            gest_weeks=12,
+        ),
+        record(
+            31,
+            "prenatal_first",
+            at,
+            "2026-04",
+            record_no="P91",
+            visit_date="2026-04-10",
+            lmp="2026-01-09",
+            gest_weeks=12,
+        ),
+        record(
+            32,
+            "prenatal_first",
+            at,
+            "2026-04",
+            record_no="PU12",
+            visit_date="2026-04-10",
+            lmp_known="2",
+            gest_weeks=12,
+        ),
+        record(
+            33,
+            "prenatal_first",
+            at,
+            "2026-04",
+            record_no="PU13",
+            visit_date="2026-04-10",
+            lmp_known="2",
+            gest_weeks=13,
+        ),
+        # Newborns: visited 7 days after discharge counts, 8 days does not; a version-1 visit
+        # without a discharge date counts as before; a late and an in-time visit count once.
+        record(
+            40,
+            "newborn_visit",
+            at,
+            "2026-05",
+            record_no="N7",
+            visit_date="2026-05-17",
+            discharge_date="2026-05-10",
+        ),
+        record(
+            41,
+            "newborn_visit",
+            at,
+            "2026-05",
+            record_no="N8",
+            visit_date="2026-05-18",
+            discharge_date="2026-05-10",
+        ),
+        record(42, "newborn_visit", at, "2026-05", record_no="NV1", visit_date="2026-05-18"),
+        record(
+            43,
+            "newborn_visit",
+            at,
+            "2026-05",
+            record_no="N2",
+            visit_date="2026-05-12",
+            discharge_date="2026-05-10",
+        ),
+        record(
+            44,
+            "newborn_visit",
+            at,
+            "2026-05",
+            record_no="N2",
+            visit_date="2026-05-30",
+            discharge_date="2026-05-10",
+        ),
+    ]
+    got = ind.recompute(catalogue, rows, PATHS)
+
+    def n(key, period="2026"):
+        return got.get((at, period, key), (0, 0.0))[0]
+
+    assert n("htn_controlled_persons") == 4  # H70, H65, HD and HP (130/80); not H64, H50
+    assert n("htn_patients") == 6  # H70, H65, H64, H50, HD (once) and HP; not HM
+    assert n("htn_patients", "2026-Q4") == 0  # HD died: its Q4 visit is not in care
+    assert n("htn_managed_persons") == 0  # HP: 3 face to face only
+    assert n("early_registered") == 2  # P90 and PU12
+    assert n("newborns_visited") == 3  # N7, NV1 and N2
