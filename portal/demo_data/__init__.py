@@ -41,7 +41,7 @@ from portal.demo_data.generate import (
     batches,
     make_plan,
 )
-from portal.demo_data.store import Progress, count, write
+from portal.demo_data.store import Progress, count, existing, write, write_references
 from portal.services import record_changes
 
 # What `portal init --demo` adds: enough to make lists and reports look alive, and quick.
@@ -58,9 +58,11 @@ __all__ = [
     "Progress",
     "batches",
     "count",
+    "existing",
     "fill_demo",
     "make_plan",
     "write",
+    "write_references",
 ]
 
 
@@ -79,6 +81,11 @@ def fill_demo(request, records: int | None = None, **plan_options) -> str | None
         batches(plan),
         written=record_changes.bulk_writer(connection, request.root_site, request.registry),
     )
+    write_references(connection, plan)
     # Core statements are invisible to zope.sqlalchemy: without this it would roll them back.
     zope.sqlalchemy.mark_changed(request.dbsession)
-    return f"Added {rows:,} synthetic demo submissions over the last {len(plan.months)} months."
+    residents = sum(unit.population for unit in plan.units)
+    return (
+        f"Added {rows:,} synthetic demo submissions over the last {len(plan.months)} months "
+        f"(a population of {residents:,} residents aged 7 and over, and their children)."
+    )

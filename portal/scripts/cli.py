@@ -226,6 +226,7 @@ def cmd_demo_data(args):
     with _env(args.config) as env:
         request = env["request"]
         with request.tm:
+            serials, surveyed = demo_data.existing(request.dbsession.connection())
             try:
                 plan = demo_data.make_plan(
                     request.root_site,
@@ -233,6 +234,8 @@ def cmd_demo_data(args):
                     seed=args.seed,
                     org=args.org,
                     months=args.months,
+                    serials=serials,
+                    surveyed=surveyed,
                 )
             except demo_data.DemoDataError as e:
                 raise CommandError(str(e)) from None
@@ -253,9 +256,11 @@ def cmd_demo_data(args):
                     connection,
                     demo_data.batches(plan, workers),
                     commit_every=100_000,
-                    progress=demo_data.Progress(args.records),
+                    progress=demo_data.Progress(plan.expected),
                     written=record_changes.bulk_writer(connection, site, env["registry"]),
                 )
+                demo_data.write_references(connection, plan)
+                connection.commit()
             except IntegrityError:
                 raise CommandError(
                     f"records made with seed {plan.seed} are there already: choose another seed"
