@@ -28,8 +28,8 @@ PROGRAMME_START = dt.date(2009, 1, 1)
 # ~5% children born in the horizon this is Beijing's mix (census 2020, PRIMER): about 21%
 # aged 60 and over, 14-15% aged 65 and over.
 # fmt: off
-AGE_BANDS = ((7, 17, 9), (18, 34, 22), (35, 49, 25), (50, 59, 16), (60, 64, 6.5),
-             (65, 79, 11), (80, 99, 3.5))
+AGE_BANDS = ((7, 17, 9), (18, 34, 22), (35, 49, 25), (50, 59, 16), (60, 64, 6),
+             (65, 79, 10.5), (80, 99, 3.5))
 # fmt: on
 _AGE_TOTAL = sum(share for _low, _high, share in AGE_BANDS)
 # A sex ratio of about 104 men to 100 women.

@@ -86,7 +86,8 @@ def count(connection) -> int:
 
 
 class Progress:
-    """Prints a line each time another `step` percent of `total` rows is done."""
+    """Prints a line each time another `step` percent of `total` rows is done (`total` is an
+    estimate: a run that makes more ends at 100% of what it made)."""
 
     def __init__(self, total: int, stream=None, step: int = 10, label: str = "demo-data"):
         self.total = total
@@ -99,12 +100,13 @@ class Progress:
     def __call__(self, done: int) -> None:
         if not self.total:
             return
+        self.total = max(self.total, done)
         percent = done * 100 // self.total
         if percent < self._next:
             return
         elapsed = time.perf_counter() - self.start
         rate = done / elapsed if elapsed else 0.0
-        left = (self.total - done) / rate if rate else 0.0
+        left = max(0.0, (self.total - done) / rate) if rate else 0.0
         print(
             f"{self.label}: {percent:3d}% ({done:,} of {self.total:,} rows, "
             f"{rate:,.0f} rows/s, about {left:.0f}s left)",
@@ -112,6 +114,12 @@ class Progress:
             flush=True,
         )
         self._next = (percent // self.step + 1) * self.step
+
+    def finish(self, done: int) -> None:
+        """The run made `done` rows: end at 100% (unless it was printed already)."""
+        if done and self._next <= 100:
+            self.total = done
+            self(done)
 
 
 # -- what earlier runs left, and the population's figures ------------------------------------

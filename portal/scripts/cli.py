@@ -250,15 +250,17 @@ def cmd_demo_data(args):
         from portal.services import record_changes
 
         site = request.root_site
+        progress = demo_data.Progress(plan.expected)  # the population's expected records
         with env["registry"].sql_engine.connect() as connection:
             try:
                 rows = demo_data.write(
                     connection,
                     demo_data.batches(plan, workers),
                     commit_every=100_000,
-                    progress=demo_data.Progress(plan.expected),
+                    progress=progress,
                     written=record_changes.bulk_writer(connection, site, env["registry"]),
                 )
+                progress.finish(rows)
                 demo_data.write_references(connection, plan)
                 connection.commit()
             except IntegrityError:
