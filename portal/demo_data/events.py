@@ -15,19 +15,19 @@ Event = tuple[str, dt.date, dict]
 
 # 此次随访 every three months when controlled (规范: within 2 weeks when not, half of the
 # time here); some patients come less often.
-REGULAR_SHARE = 0.85
-REGULAR_DAYS = (60, 91)
+REGULAR_SHARE = 0.9
+REGULAR_DAYS = (60, 84)
 IRREGULAR_DAYS = (100, 200)
 RECALL_SHARE = 0.5
 RECALL_DAYS = (10, 14)
 # Visits by phone (no readings), for regular and irregular patients.
-PHONE_SHARE = (0.1, 0.25)
+PHONE_SHARE = (0.08, 0.25)
 # A patient's chance of readings under target at a visit: how many patients have which.
 CONTROL = {0.9: 35, 0.55: 30, 0.2: 35}
 # Chance a year that a managed patient leaves management (失访, 死亡, 迁出).
 LEAVING_PER_YEAR = 0.025
 # Yearly check-up (健康体检): managed patients, residents aged 65 and over, other adults.
-CHECK_UP_SHARE = (0.9, 0.65, 0.05)
+CHECK_UP_SHARE = (0.93, 0.65, 0.05)
 SELFCARE_SHARE = 0.85  # of the 65+ check-ups, with a 生活自理能力评估
 # First prenatal checks: before 13 weeks, later, none in the community.
 PRENATAL = {"early": 88, "late": 9, "none": 3}

@@ -140,15 +140,16 @@ def block_residents(seed: int, code: str, number: int, size: int, today: dt.date
 
 
 def _pregnancies(rng, woman: Resident, today: dt.date, children: list, serial0: int) -> None:
-    # Year slots of the last menstrual period, newest first: the first ends six weeks ago
-    # (a pregnancy still going on today), each of the others a year before the last.
-    end = today - dt.timedelta(days=42)
+    # Year slots of the last menstrual period, oldest first, the newest ending today (its
+    # pregnancies are going on, registered only if the first check is past); a pregnancy
+    # comes at least 600 days after the one before (oldest first, so that the years near
+    # today are not favoured: births and registrations keep the same rate).
     last = None
-    for _slot in range(HORIZON_YEARS + 1):
-        start = end - dt.timedelta(days=365)
+    for slot in range(HORIZON_YEARS, -1, -1):
+        start = today - dt.timedelta(days=365 * (slot + 1))
         lmp = start + dt.timedelta(days=below(rng, 365))
         chance = fertility(age_on(woman.birth, lmp))
-        if chance and rng.random() < chance and (last is None or (last - lmp).days >= 600):
+        if chance and rng.random() < chance and (last is None or (lmp - last).days >= 600):
             last = lmp
             if rng.random() < LOSS_SHARE:
                 woman.pregnancies.append((lmp, None, None))
@@ -162,7 +163,6 @@ def _pregnancies(rng, woman: Resident, today: dt.date, children: list, serial0: 
                     child.mother = woman
                     children.append(child)
                 woman.pregnancies.append((lmp, days, child))
-        end = start
 
 
 # -- the denominators --------------------------------------------------------------------

@@ -317,9 +317,13 @@ def cmd_reports_check(args):
 
     with _env(args.config) as env:
         request = env["request"]
-        with request.tm:
+        # Read only: aborted whatever happens (an abort inside `with request.tm` left the
+        # context manager nothing to commit, and it raised NoTransaction).
+        request.tm.begin()
+        try:
             catalogue = aggregates.catalogue_of(request.root_site, request.registry)
             found = aggregates.differences(request.dbsession, catalogue)
+        finally:
             request.tm.abort()
     for line in found[:200]:
         print(line)

@@ -161,3 +161,61 @@ def test_init_demo_fills_an_empty_portal_once(tmp_path, monkeypatch, capsys):
     assert cli.main(["init", ini, "--demo"]) == 0
     assert "Demo submissions are there already" in capsys.readouterr().out
     assert len(submissions(settings)) == made
+
+
+# -- the demo population's indicators --------------------------------------------------------
+KPI_TODAY = dt.date(2026, 11, 28)
+KPI_NOW = dt.datetime(2026, 11, 28, 4, 0)  # UTC: noon in Beijing
+# The KPIs the issue names and the wide bounds they must land in: the issue's for 规范管理率,
+# 控制率 and 早孕建册率 (whose registrations and births are of different cohorts: it may pass
+# 100%), plausible ones for the others.
+KPI_BOUNDS = {
+    "hypertension_managed": ("高血压规范管理率", 60, 85),
+    "diabetes_managed": ("糖尿病规范管理率", 60, 85),
+    "hypertension_controlled": ("高血压控制率", 50, 70),
+    "diabetes_controlled": ("糖尿病控制率", 50, 70),
+    "early_pregnancy": ("早孕建册率", 80, 130),
+    "newborn_visit": ("新生儿访视率", 80, 110),
+    "elderly_managed": ("老年人健康管理率", 50, 90),
+}
+
+
+def test_the_demo_population_s_kpis_are_believable_and_the_aggregates_exact(
+    settings, tmp_path, capsys
+):
+    """A demo tree's records (`portal init --demo` makes them so), the public health KPIs
+    computed by the report engine for the city over the last full year, printed (run with
+    -s), within wide bounds; and `portal reports-check` finds the aggregates exact."""
+    from portal.demo_data import fill_demo
+
+    ini = write_ini(tmp_path / "portal.ini", settings)
+    with cli._env(ini) as env:
+        request = env["request"]
+        with request.tm:
+            assert fill_demo(request, 10_000, seed=8, today=KPI_TODAY, now=KPI_NOW)
+    assert cli.main(["reports-check", ini]) == 0
+    assert "agree with a full recomputation" in capsys.readouterr().out
+
+    config = make_config(settings)
+    try:
+        app = webtest.TestApp(config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
+        auth = bearer(api_token(app, "city"))
+        report = app.get(
+            "/api/v1/reports/public-health-kpi",
+            params={"org": "110000", "period": "2025"},
+            headers=auth,
+        ).json
+    finally:
+        close_app_registry(config.registry)
+    total = dict(zip((c["key"] for c in report["columns"]), report["total"], strict=True))
+    lines = []
+    for name, (label, low, high) in KPI_BOUNDS.items():
+        lines.append(
+            f"{label}\t{total[f'{name}.num']:>6} / {total[f'{name}.den']:>6} = "
+            f"{total[f'{name}.rate']}%\t(bounds {low}-{high}%)"
+        )
+    print("\nDemo KPIs, city, 2025:\n" + "\n".join(lines))
+    for name, (_label, low, high) in KPI_BOUNDS.items():
+        assert total[f"{name}.den"], name  # a denominator: the population figures are there
+        assert low <= total[f"{name}.rate"] <= high, name
+    assert total["health_records.rate"] > 90  # nearly everyone has their record
