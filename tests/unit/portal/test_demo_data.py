@@ -385,3 +385,34 @@ def test_reference_figures_count_the_people_the_records_are_for(site, rows):
     assert added[(centre, 2025, "population")] == sum(
         own[code][2025]["population"] for code in stations
     )
+
+
+def test_services_keep_the_standard_s_schedules(rows):
+    # Follow-ups about quarterly: a patient's visits a median two to three months apart.
+    visits = collections.defaultdict(list)
+    for d in data_of(rows, "hypertension_followup"):
+        visits[d["record_no"]].append(dt.date.fromisoformat(d["visit_date"]))
+        assert d["mgmt_start_date"] <= d["visit_date"] and d["mgmt_status"] in "1234"
+    gaps = [
+        (b - a).days
+        for days in visits.values()
+        for a, b in zip(sorted(days), sorted(days)[1:], strict=False)
+    ]
+    assert 55 <= statistics.median(gaps) <= 95
+    modes = collections.Counter(
+        d["visit_mode"] for d in data_of(rows, "hypertension_followup")
+    )  # 1 clinic, 2 home, 3 phone: mostly face to face
+    assert modes["1"] + modes["2"] > 0.75 * sum(modes.values())
+    # Infectious disease cards: mostly filed within 24 hours of the diagnosis.
+    cards = data_of(rows, "infectious_disease_report")
+    assert cards
+    delays = [
+        dt.datetime.fromisoformat(d["report_time"]) - dt.datetime.fromisoformat(d["diagnosis_time"])
+        for d in cards
+    ]
+    assert all(delay >= dt.timedelta(0) for delay in delays)
+    assert sum(delay <= dt.timedelta(hours=24) for delay in delays) >= 0.8 * len(cards)
+    # Health checks: the 65+ items for those 65 and over.
+    checks = data_of(rows, "health_check")
+    assert sum(d["age"] >= 65 for d in checks) > 0.4 * len(checks)
+    assert all(d["sex"] in ("1", "2") for d in checks)
