@@ -24,8 +24,8 @@ def plan_of(ini: str, records: int):
 
 
 def bare_insert(database: Path, plan) -> tuple[float, int]:
-    """Seconds spent inserting the plan's rows, and how many. Each batch is made beforehand, untimed, in
-    this process: no generating worker competes with the insert for the CPUs."""
+    """Seconds spent inserting the plan's rows, and how many. Each batch is made beforehand,
+    untimed, in this process: no generating worker competes with the insert for the CPUs."""
     engine = get_engine({"sqlalchemy.url": f"sqlite:///{database}"})
     progress = Progress(plan.records, label="making and inserting the baseline's rows")
     spent, pending, done = 0.0, 0, 0
