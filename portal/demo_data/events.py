@@ -30,7 +30,7 @@ LEAVING_PER_YEAR = 0.025
 CHECK_UP_SHARE = (0.93, 0.65, 0.05)
 SELFCARE_SHARE = 0.85  # of the 65+ check-ups, with a 生活自理能力评估
 # First prenatal checks: before 13 weeks, later, none in the community.
-PRENATAL = {"early": 88, "late": 9, "none": 3}
+PRENATAL = {"early": 92, "late": 6, "none": 2}
 LMP_KNOWN_SHARE = 0.95
 # Newborn home visit: within 7 days of discharge, 8-14 days, none.
 NEWBORN_VISIT = {"week": 90, "later": 7, "none": 3}

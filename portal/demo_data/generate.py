@@ -238,6 +238,12 @@ def _populate(plan: Plan) -> None:
     fixed = 0
     if any(spec.name == "baseline_institution" for spec in plan.forms):
         fixed = len(plan.units) * len(plan.years)
+        if fixed > plan.records / 2:  # a small run: its records are the people's
+            plan.forms = [spec for spec in plan.forms if spec.name != "baseline_institution"]
+            plan.skipped["baseline_institution"] = (
+                f"one questionnaire per unit and year would be {fixed:,} of the records"
+            )
+            fixed = 0
     residents = max(0, plan.records - fixed) / plan.per_resident if plan.per_resident else 0
     per_district: dict[str, int] = {}
     for unit in plan.units:

@@ -416,3 +416,14 @@ def test_services_keep_the_standard_s_schedules(rows):
     checks = data_of(rows, "health_check")
     assert sum(d["age"] >= 65 for d in checks) > 0.4 * len(checks)
     assert all(d["sex"] in ("1", "2") for d in checks)
+
+
+def test_a_small_run_makes_people_not_questionnaires(site):
+    plan = make_plan(site, 400, seed=5, today=TODAY, now=NOW)  # 96 units, 3 survey years
+    assert "baseline_institution" in plan.skipped
+    rows = [row for batch in batches(plan) for row in batch]
+    assert 300 <= len(rows) <= 500
+    assert not any(r["form_name"] == "baseline_institution" for r in rows)
+    assert sum(r["form_name"] == "personal_info" for r in rows) > 50
+    bigger = make_plan(site, 1000, seed=5, today=TODAY, now=NOW)
+    assert "baseline_institution" not in bigger.skipped
