@@ -243,7 +243,7 @@ def test_busier_units_and_months(site, rows):
 
 # -- levels, periods, scope, determinism -----------------------------------------------------
 def test_records_respect_levels_periods_and_dates(site, rows):
-    levels = {spec.name: spec.levels for spec in make_plan(site, 1, seed=1).forms}
+    levels = {name: form.latest.definition().levels for name, form in site["forms"].items()}
     first_month = "2024-12"
     for row in rows:
         unit = site.unit_by_code(row["org_code"])
@@ -302,7 +302,7 @@ def test_forms_without_a_builder_or_changed_since_are_left_out(monkeypatch):
     form_service.save_draft(site, custom)
     form_service.publish(site["forms"]["custom_form"], "admin")
 
-    plan = make_plan(site, 100, seed=4, today=TODAY, now=NOW)
+    plan = make_plan(site, 1000, seed=4, today=TODAY, now=NOW)
     assert plan.skipped["custom_form"] == "no demo data builder for this form"
     assert "smoker_since" in plan.skipped["hypertension_followup"]
     assert "hypertension_followup" not in {spec.name for spec in plan.forms}
