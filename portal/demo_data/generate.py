@@ -4,19 +4,21 @@ records, and the rows themselves, in deterministic chunks (optionally in worker 
 
 from __future__ import annotations
 
-import calendar
+import collections
 import datetime as dt
 import json
 import multiprocessing
 import random
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from forms.model import FormDefinition
 from forms.periods import beijing_today, period_of
 from forms.validation import FormValidator
+from portal.demo_data.events import Window, child_events, person_events, unit_events
+from portal.demo_data.population import block_residents, blocks
 from portal.demo_data.records import BUILDERS, Visit
-from portal.demo_data.synthetic import person_name
+from portal.demo_data.synthetic import Person, below, person_name
 from portal.models import utcnow
 from portal.services.submissions import SUBMITTED
 
@@ -32,47 +34,7 @@ SAMPLE_EVERY = 200
 # written is left out, with the reason, instead of failing half-way.
 TRIAL_RECORDS = 12
 
-# Relative numbers of records per form at a unit of average size: follow-ups of the chronic
-# programmes dominate a community health centre's records.
-FORM_WEIGHTS = {
-    "hypertension_followup": 30,
-    "diabetes_followup": 14,
-    "health_check": 14,
-    "personal_info": 9,
-    "elderly_selfcare": 7,
-    "immunization_card": 4,
-    "infectious_disease_report": 3,
-    "referral_slip": 3,
-    "rehabilitation_record": 3,
-    "family_planning_service": 3,
-    "newborn_visit": 2,
-    "prenatal_first": 2,
-    "health_education_activity": 2,
-    "baseline_household": 2,
-    "baseline_institution": 0.3,
-}
-# Month factors: fewer records around the Spring Festival (February) and the October
-# holiday, more before the year's end.
-# fmt: off
-GENERAL_SEASON = {1: 0.95, 2: 0.72, 3: 1.05, 4: 1.05, 5: 1.0, 6: 1.05, 7: 0.95, 8: 0.93,
-                  9: 1.05, 10: 0.9, 11: 1.1, 12: 1.12}
-# fmt: on
-_QUARTER_END = {3: 1.25, 6: 1.25, 9: 1.25, 12: 1.3}  # quarterly follow-up targets
-_SURVEY_SEASON = {m: 0.3 for m in range(1, 13)} | {6: 2.0, 7: 2.5, 8: 2.5, 9: 2.0}
-FORM_SEASONS = {
-    "hypertension_followup": _QUARTER_END,
-    "diabetes_followup": _QUARTER_END,
-    "health_check": {1: 0.6, 2: 0.5, 4: 1.5, 5: 1.6, 6: 1.4, 9: 1.2, 10: 1.1, 12: 0.8},
-    "infectious_disease_report": {12: 1.8, 1: 2.0, 2: 1.4, 3: 1.3, 6: 1.2, 7: 1.4, 8: 1.3},
-    "health_education_activity": {2: 0.5, 4: 1.2, 9: 1.1},
-    "newborn_visit": {2: 0.9, 8: 1.1, 9: 1.15, 10: 1.1},
-    "prenatal_first": {2: 0.9, 8: 1.1, 9: 1.1},
-    "baseline_household": _SURVEY_SEASON,
-    "baseline_institution": _SURVEY_SEASON,
-}
-# More records every year (services grow, more is recorded on line).
-GROWTH_PER_YEAR = 0.08
-# Residents per district (10 000s, census 2020): bigger districts have busier units.
+# Residents per district (10 000s, census 2020): bigger districts have bigger populations.
 # fmt: off
 DISTRICT_POPULATION = {
     "110101": 70.9, "110102": 110.6, "110105": 345.2, "110106": 201.9, "110107": 56.8,
@@ -83,6 +45,8 @@ DISTRICT_POPULATION = {
 # fmt: on
 # A centre serves several times a station's population.
 UNIT_TYPE_SIZE = {"centre": 2.5, "station": 1.0, "district": 0.5}
+# Residents (aged 7 and over) of the pilot population that measures the records per resident.
+PILOT_RESIDENTS = 3_000
 
 
 class DemoDataError(Exception):
@@ -97,6 +61,9 @@ class Unit:
     type: str
     district: str  # the district's code, for ID numbers' area codes
     district_name: str
+    population: int = 0  # residents aged 7 and over (children come from the births)
+    serial0: int = 0  # the last health record serial an earlier run took at the unit
+    surveyed: tuple[int, ...] = ()  # years with an institution questionnaire already
 
 
 @dataclass(frozen=True)
@@ -106,6 +73,10 @@ class FormSpec:
     period_type: str
     levels: tuple[str, ...]
     definition: dict  # FormDefinition.to_dict(): plain data for worker processes
+
+
+# A chunk's blocks of residents: (unit index, block number, residents aged 7 and over).
+Block = tuple[int, int, int]
 
 
 @dataclass
@@ -119,20 +90,23 @@ class Plan:
     forms: list[FormSpec]
     units: list[Unit]
     months: list[tuple[int, int]]
-    # (form index, unit index, month index) and the cumulative weights to draw them by
-    cells: list[tuple[int, int, int]]
-    cum_weights: list[float]
-    # Expected records per (form index, unit index) over the run: sizes the patient pools.
-    expected: dict[tuple[int, int], float]
     skipped: dict[str, str] = field(default_factory=dict)
+    # Records per resident aged 7 and over in the window (measured on a pilot population).
+    per_resident: float = 0.0
+    # The records the population is expected to make (about `records`).
+    expected: int = 0
+    # (index, blocks) of each chunk: the unit of randomness is the block, so a block's
+    # records are the same for a seed whichever chunk or process makes them.
+    chunks: list[tuple[int, tuple[Block, ...]]] = field(default_factory=list)
 
     @property
-    def chunks(self) -> list[tuple[int, int]]:
-        """(index, size) of each chunk."""
-        return [
-            (i, min(CHUNK, self.records - start))
-            for i, start in enumerate(range(0, self.records, CHUNK))
-        ]
+    def window(self) -> Window:
+        year, month = self.months[0]
+        return Window(dt.date(year, month, 1), self.today)
+
+    @property
+    def years(self) -> list[int]:
+        return self.window.years
 
 
 def make_plan(
@@ -144,10 +118,16 @@ def make_plan(
     now: dt.datetime | None = None,
     org: str | None = None,
     months: int = 24,
+    serials: dict[str, int] | None = None,
+    surveyed: set[tuple[str, int]] | None = None,
 ) -> Plan:
-    """Plan `records` demo submissions over the last `months` months (this one included),
-    for the published shipped forms, at the active units under `org` (default: all) that each
-    form is filled in at. Raises DemoDataError when there is nothing to fill in."""
+    """Plan about `records` demo submissions over the last `months` months (this one
+    included), for the published shipped forms, at the active units under `org` (default:
+    all) that each form is filled in at: the population that makes them. `serials` (unit
+    code: last serial taken) and `surveyed` ((unit code, year) with an institution
+    questionnaire) say what earlier runs left (see `store.existing`): the new residents'
+    record numbers follow, and no unit gets a second questionnaire for a year. Raises
+    DemoDataError when there is nothing to fill in."""
     if records < 0:
         raise DemoDataError("the number of records cannot be negative")
     if months < 1:
@@ -176,20 +156,21 @@ def make_plan(
                     definition.to_dict(),
                 )
             )
+    if not forms:
+        raise DemoDataError("no published form to make demo data for")
     levels = {level for spec in forms for level in spec.levels}
-    units = _units(site, top, levels)
-    month_list = _months(today, months)
-    plan = Plan(records, seed, today, now, forms, units, month_list, [], [], {}, skipped)
+    units = _units(site, top, levels, serials or {}, surveyed or set())
+    if not units:
+        raise DemoDataError("no active unit fills in the published forms")
+    plan = Plan(records, seed, today, now, forms, units, _months(today, months), skipped)
     _try_forms(plan)
     if not plan.forms:
         raise DemoDataError("no published form to make demo data for")
-    _weigh(plan)
-    if not plan.cells:
-        raise DemoDataError("no active unit fills in the published forms")
+    _populate(plan)
     return plan
 
 
-def _units(site, top, levels: set[str]) -> list[Unit]:
+def _units(site, top, levels: set[str], serials: dict, surveyed: set) -> list[Unit]:
     units = []
     prefix = top.path if top is not None else "/"
     for unit in site.units.values():
@@ -200,7 +181,18 @@ def _units(site, top, levels: set[str]) -> list[Unit]:
         district = codes[1] if len(codes) > 1 else codes[0]
         district_unit = site.unit_by_code(district)
         district_name = district_unit.name if district_unit is not None else ""
-        units.append(Unit(unit.code, path, unit.name, unit.type, district, district_name))
+        units.append(
+            Unit(
+                unit.code,
+                path,
+                unit.name,
+                unit.type,
+                district,
+                district_name,
+                serial0=serials.get(unit.code, 0),
+                surveyed=tuple(sorted(y for c, y in surveyed if c == unit.code)),
+            )
+        )
     return sorted(units, key=lambda u: u.code)
 
 
@@ -210,37 +202,49 @@ def _months(today: dt.date, count: int) -> list[tuple[int, int]]:
 
 
 def _try_forms(plan: Plan) -> None:
-    """Leave out the forms whose builder does not make valid records (a form changed since)."""
-    rng = random.Random(f"{plan.seed}:trial")
-    people = People(plan.seed, plan.today)
-    kept = []
-    for spec in plan.forms:
-        checker = Checker(spec, plan.today)
-        units = [u for u in plan.units if u.type in spec.levels]
-        problem = None if units else "no active unit fills it in"
-        for _ in range(TRIAL_RECORDS if units else 0):
-            visit = Visit(
-                rng,
-                rng.choice(units),
-                plan.today - dt.timedelta(rng.randrange(60)),
-                plan.today,
-                people,
-                100.0,
-            )
+    """Make the records of a pilot population: leave out the forms whose builder does not
+    make valid records (a form changed since), and measure how many records a resident
+    brings (`plan.per_resident`), which sizes the population."""
+    pilot = replace(plan.units[0], population=PILOT_RESIDENTS)
+    specs = {spec.name: spec for spec in plan.forms}
+    checkers = {name: Checker(spec, plan.today) for name, spec in specs.items()}
+    staff = Staff(plan.seed)
+    counts: collections.Counter = collections.Counter()
+    tried: collections.Counter = collections.Counter()
+    seed = f"{plan.seed}:trial"
+    rng = random.Random(seed)
+    for number, size in blocks(pilot):
+        for form, day, person, event in block_events(seed, pilot, number, size, plan.window):
+            counts[form] += 1
+            if form not in specs or tried[form] >= TRIAL_RECORDS or form in plan.skipped:
+                continue
+            tried[form] += 1
+            visit = Visit(rng, pilot, day, plan.today, staff.doctors(pilot), person, event)
             try:
-                checker.check(BUILDERS[spec.name](visit))
+                checkers[form].check(BUILDERS[form](visit))
             except DemoDataError as error:
-                problem = str(error)
-                break
-        if problem:
-            plan.skipped[spec.name] = problem
-        else:
-            kept.append(spec)
-    plan.forms = kept
+                plan.skipped[form] = str(error)
+    plan.forms = [spec for spec in plan.forms if spec.name not in plan.skipped]
+    kept = {spec.name for spec in plan.forms} - {"baseline_institution"}
+    plan.per_resident = sum(counts[name] for name in kept) / PILOT_RESIDENTS
 
 
-def _weigh(plan: Plan) -> None:
+def _populate(plan: Plan) -> None:
+    """Size each unit's population so that the records add up to about `plan.records`:
+    residents = (records − one institution questionnaire per unit and year) / records per
+    resident, shared out by district population and unit type (and a random size); then
+    cut the residents into chunks of about CHUNK records."""
     rng = random.Random(f"{plan.seed}:sizes")
+    fixed = 0
+    if any(spec.name == "baseline_institution" for spec in plan.forms):
+        fixed = len(plan.units) * len(plan.years)
+        if fixed > plan.records / 2:  # a small run: its records are the people's
+            plan.forms = [spec for spec in plan.forms if spec.name != "baseline_institution"]
+            plan.skipped["baseline_institution"] = (
+                f"one questionnaire per unit and year would be {fixed:,} of the records"
+            )
+            fixed = 0
+    residents = max(0, plan.records - fixed) / plan.per_resident if plan.per_resident else 0
     per_district: dict[str, int] = {}
     for unit in plan.units:
         per_district[unit.district] = per_district.get(unit.district, 0) + 1
@@ -252,57 +256,35 @@ def _weigh(plan: Plan) -> None:
         * rng.lognormvariate(0, 0.35)
         for u in plan.units
     ]
-    last = len(plan.months) - 1
-    year, month = plan.months[-1]
-    partial = plan.today.day / calendar.monthrange(year, month)[1]
-    month_factors = []
-    for index, (_year, month) in enumerate(plan.months):
-        growth = 1 + GROWTH_PER_YEAR * (index - last) / 12
-        month_factors.append(GENERAL_SEASON[month] * growth * (partial if index == last else 1))
-    cells, weights = [], []
-    per_form_unit: dict[tuple[int, int], float] = {}
-    for f, spec in enumerate(plan.forms):
-        season = FORM_SEASONS.get(spec.name, {})
-        form_weight = FORM_WEIGHTS.get(spec.name, 1.0)
-        for u, unit in enumerate(plan.units):
-            if unit.type not in spec.levels:
-                continue
-            for m, (_year, month) in enumerate(plan.months):
-                weight = form_weight * sizes[u] * month_factors[m] * season.get(month, 1.0)
-                cells.append((f, u, m))
-                weights.append(weight)
-                per_form_unit[(f, u)] = per_form_unit.get((f, u), 0.0) + weight
-    total = sum(weights)
-    cumulative, running = [], 0.0
-    for weight in weights:
-        running += weight
-        cumulative.append(running)
-    plan.cells, plan.cum_weights = cells, cumulative
-    plan.expected = {key: plan.records * w / total for key, w in per_form_unit.items()}
+    total = sum(sizes)
+    plan.units = [
+        replace(unit, population=round(residents * size / total))
+        for unit, size in zip(plan.units, sizes, strict=True)
+    ]
+    jobs, current, expected = [], [], 0.0
+    per_unit = len(plan.years) if fixed else 0
+    for u, unit in enumerate(plan.units):
+        for number, size in blocks(unit):
+            current.append((u, number, size))
+            expected += size * plan.per_resident + (per_unit if number == 0 else 0)
+            if expected >= CHUNK:
+                jobs.append(tuple(current))
+                current, expected = [], 0.0
+    if current:
+        jobs.append(tuple(current))
+    plan.chunks = list(enumerate(jobs))
+    plan.expected = round(
+        sum(u.population for u in plan.units) * plan.per_resident + per_unit * len(plan.units)
+    )
 
 
 # -- people ---------------------------------------------------------------------------------
-class People:
-    """The units' recurring patients and their doctors, made on first use from the seed alone,
-    so every process (and every run with that seed) sees the same people."""
+class Staff:
+    """The units' doctors, made on first use from the seed alone."""
 
-    LIMIT = 300_000  # people kept; beyond it they are forgotten and made again when needed
-
-    def __init__(self, seed: int, today: dt.date):
+    def __init__(self, seed: int):
         self.seed = seed
-        self.today = today
-        self._people: dict = {}
         self._doctors: dict[str, list[str]] = {}
-
-    def get(self, program: str, unit: Unit, index: int, make):
-        key = (program, unit.code, index)
-        person = self._people.get(key)
-        if person is None:
-            if len(self._people) >= self.LIMIT:
-                self._people.clear()
-            rng = random.Random(f"{self.seed}/{program}/{unit.code}/{index}")
-            person = self._people[key] = make(rng, unit, index, self.today)
-        return person
 
     def doctors(self, unit: Unit) -> list[str]:
         doctors = self._doctors.get(unit.code)
@@ -312,6 +294,46 @@ class People:
             doctors = [person_name(rng, "1" if rng.random() < 0.4 else "2") for _ in range(count)]
             self._doctors[unit.code] = doctors
         return doctors
+
+
+# Records made long ago were made from then on (the city's health records date from 2009).
+RECORDS_SINCE = dt.date(2009, 6, 1)
+
+
+def block_events(seed, unit: Unit, number: int, size: int, window: Window):
+    """The block's events in the window, as (form name, day, person, details): each
+    resident's personal_info first, then their services; the unit's own records with its
+    first block."""
+    today = window.today
+    events_rng = random.Random(f"{seed}:events:{unit.code}:{number}")
+    people_rng = random.Random(f"{seed}:persons:{unit.code}:{number}")
+    result = []
+    if number == 0:
+        for form, day, event in unit_events(events_rng, unit.population, window):
+            if form == "baseline_institution":
+                if day.year in unit.surveyed:  # one questionnaire per unit and year
+                    continue
+                event = {"population": unit.population}
+            result.append((form, day, None, event))
+    dressed: dict[int, Person] = {}
+    for resident in block_residents(seed, unit.code, number, size, today, unit.serial0):
+        person = dressed[resident.serial] = Person(people_rng, unit, resident, today)
+        if resident.mother is None:
+            events = person_events(events_rng, resident, window)
+            starts = [d for d in (resident.htn_start, resident.dm_start) if d is not None]
+            latest = min([today, *starts, *(day for _form, day, _event in events)])
+            earliest = max(resident.birth, RECORDS_SINCE)
+            if earliest > latest:
+                earliest = resident.birth
+            recorded = earliest + dt.timedelta(days=below(events_rng, (latest - earliest).days + 1))
+        else:
+            recorded, events = child_events(events_rng, resident, window)
+            mother = dressed[resident.mother.serial]
+            for _form, _day, event in events:
+                event["mother"] = mother
+        result.append(("personal_info", recorded, person, {}))
+        result.extend((form, day, person, event) for form, day, event in events)
+    return result
 
 
 # -- checking -------------------------------------------------------------------------------
@@ -334,8 +356,11 @@ def _key_order(fields) -> tuple[dict[str, int], dict]:
 
 def _ordered(data: dict, order: tuple[dict[str, int], dict]) -> dict:
     positions, repeats = order
-    # The builders write keys nearly in order, so this sort has little to do.
-    result = dict(sorted(data.items(), key=lambda item: positions[item[0]]))
+    # Keys the form's version does not know are left out (a builder may be ahead of the
+    # published version); the builders write keys nearly in order, so the sort has little
+    # to do.
+    known = [item for item in data.items() if item[0] in positions]
+    result = dict(sorted(known, key=lambda item: positions[item[0]]))
     for name in repeats.keys() & result.keys():
         result[name] = [_ordered(row, repeats[name]) for row in result[name]]
     return result
@@ -353,12 +378,7 @@ class Checker:
         self.order = _key_order(definition.fields)
 
     def store(self, data: dict) -> dict:
-        try:
-            return _ordered(data, self.order)
-        except KeyError as error:
-            raise DemoDataError(
-                f"{self.spec.name} v{self.spec.version} has no field {error.args[0]}"
-            ) from None
+        return _ordered(data, self.order)
 
     def check(self, data: dict) -> dict:
         """The stored form of a builder's `data`, after proving the server would store
@@ -400,61 +420,52 @@ class Generator:
 
     def __init__(self, plan: Plan):
         self.plan = plan
-        self.people = People(plan.seed, plan.today)
-        self.checkers = [Checker(spec, plan.today) for spec in plan.forms]
+        self.staff = Staff(plan.seed)
+        self.checkers = {spec.name: Checker(spec, plan.today) for spec in plan.forms}
+        self.window = plan.window
         self.samples = 0  # records checked against their form's validator
 
-    def chunk(self, index: int, size: int) -> list[dict]:
-        plan = self.plan
-        rng = random.Random(f"{plan.seed}:{index}")
-        today, now = plan.today, plan.now
-        picks = rng.choices(plan.cells, cum_weights=plan.cum_weights, k=size)
-        seen: set[int] = set()
+    def chunk(self, index: int, blocks: tuple[Block, ...]) -> list[dict]:
+        plan, window = self.plan, self.window
+        today, now, seed = plan.today, plan.now, plan.seed
+        checkers = self.checkers
+        seen: set[str] = set()
         rows = []
-        for position, (f, u, m) in enumerate(picks):
-            spec, unit = plan.forms[f], plan.units[u]
-            day = _day(rng, plan.months[m], today)
-            visit = Visit(rng, unit, day, today, self.people, plan.expected[(f, u)])
-            data = BUILDERS[spec.name](visit)
-            checker = self.checkers[f]
-            if f not in seen or position % SAMPLE_EVERY == 0:
-                seen.add(f)
-                self.samples += 1
-                stored = checker.check(data)
-            else:
-                stored = checker.store(data)
-            created = _created(rng, day, now)
-            rows.append(
-                {
-                    "id": _uuid(rng),
-                    "form_name": spec.name,
-                    "form_version": spec.version,
-                    "org_code": unit.code,
-                    "org_path": unit.path,
-                    "period": period_of(spec.period_type, day),
-                    "status": SUBMITTED,
-                    "author": DEMO_AUTHOR,
-                    "created": created,
-                    "updated": created,
-                    "client_id": _uuid(rng),
-                    # What SQLAlchemy's JSON type writes for this value (json.dumps, its default).
-                    "data": json.dumps(stored),
-                }
-            )
+        for u, number, size in blocks:
+            unit = plan.units[u]
+            doctors = self.staff.doctors(unit)
+            rng = random.Random(f"{seed}:records:{unit.code}:{number}")
+            for form, day, person, event in block_events(seed, unit, number, size, window):
+                checker = checkers.get(form)
+                if checker is None:
+                    continue
+                data = BUILDERS[form](Visit(rng, unit, day, today, doctors, person, event))
+                if form not in seen or len(rows) % SAMPLE_EVERY == 0:
+                    seen.add(form)
+                    self.samples += 1
+                    stored = checker.check(data)
+                else:
+                    stored = checker.store(data)
+                spec = checker.spec
+                created = _created(rng, day, now)
+                rows.append(
+                    {
+                        "id": _uuid(rng),
+                        "form_name": form,
+                        "form_version": spec.version,
+                        "org_code": unit.code,
+                        "org_path": unit.path,
+                        "period": period_of(spec.period_type, day),
+                        "status": SUBMITTED,
+                        "author": DEMO_AUTHOR,
+                        "created": created,
+                        "updated": created,
+                        "client_id": _uuid(rng),
+                        # What SQLAlchemy's JSON type writes for this value (json.dumps).
+                        "data": json.dumps(stored),
+                    }
+                )
         return rows
-
-
-def _day(rng: random.Random, month: tuple[int, int], today: dt.date) -> dt.date:
-    """A day of the month, not after today; working days are likelier."""
-    year, number = month
-    last = calendar.monthrange(year, number)[1]
-    if (year, number) == (today.year, today.month):
-        last = today.day
-    for _ in range(3):
-        day = dt.date(year, number, rng.randint(1, last))
-        if day.weekday() < 5 or rng.random() < 0.25:
-            return day
-    return day
 
 
 def _created(rng: random.Random, day: dt.date, now: dt.datetime) -> str:
@@ -481,20 +492,32 @@ def _start_worker(plan: Plan) -> None:
     _worker = Generator(plan)
 
 
-def _worker_chunk(job: tuple[int, int]) -> list[dict]:
+def _worker_chunk(job: tuple[int, tuple[Block, ...]]) -> list[dict]:
     return _worker.chunk(*job)
 
 
-def batches(plan: Plan, workers: int = 0) -> Iterator[list[dict]]:
+class Batches:
     """The plan's rows, a chunk at a time, in order. With `workers`, that many processes
-    generate chunks ahead while the caller writes; the rows are the same either way."""
-    jobs = plan.chunks
-    if workers <= 0 or len(jobs) < 2:
-        generator = Generator(plan)
-        for index, size in jobs:
-            yield generator.chunk(index, size)
-        return
-    # spawn: a fork would copy the caller's open database connections into the workers.
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_start_worker, initargs=(plan,)) as pool:
-        yield from pool.imap(_worker_chunk, jobs)
+    generate chunks ahead while the caller writes; the rows are the same either way.
+    `plan` says what they are made for (`store.write_references` adds the population's
+    figures)."""
+
+    def __init__(self, plan: Plan, workers: int = 0):
+        self.plan = plan
+        self.workers = workers
+
+    def __iter__(self) -> Iterator[list[dict]]:
+        plan, jobs = self.plan, self.plan.chunks
+        if self.workers <= 0 or len(jobs) < 2:
+            generator = Generator(plan)
+            for index, blocks_ in jobs:
+                yield generator.chunk(index, blocks_)
+            return
+        # spawn: a fork would copy the caller's open database connections into the workers.
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(self.workers, initializer=_start_worker, initargs=(plan,)) as pool:
+            yield from pool.imap(_worker_chunk, jobs)
+
+
+def batches(plan: Plan, workers: int = 0) -> Batches:
+    return Batches(plan, workers)

@@ -29,38 +29,38 @@ from portal.demo_data.synthetic import (
     normal_int,
     one_decimal,
     person_name,
-    phone,
     pick,
     randint,
-    record_number,
     resident_id,
     years_after,
 )
 
 
 class Visit:
-    """What a builder needs to make one record."""
+    """What a builder needs to make one record: the person's (or the unit's) event."""
 
-    __slots__ = ("rng", "unit", "day", "today", "people", "expected")
+    __slots__ = ("rng", "unit", "day", "today", "doctors", "person", "event")
 
     def __init__(
-        self, rng: random.Random, unit, day: dt.date, today: dt.date, people, expected: float
+        self,
+        rng: random.Random,
+        unit,
+        day: dt.date,
+        today: dt.date,
+        doctors: list[str],
+        person: Person | None = None,
+        event: dict | None = None,
     ):
         self.rng = rng
         self.unit = unit
         self.day = day
         self.today = today
-        self.people = people
-        # How many records of this form this unit gets in the whole run: sizes patient pools.
-        self.expected = expected
-
-    def patient(self, program: str, make, records_per_person: float) -> Person:
-        """One of the unit's recurring patients of a programme (hypertension, …)."""
-        size = max(8, int(self.expected / records_per_person) + 1)
-        return self.people.get(program, self.unit, below(self.rng, size), make)
+        self.doctors = doctors
+        self.person = person
+        self.event = event if event is not None else {}
 
     def doctor(self) -> str:
-        return choice(self.rng, self.people.doctors(self.unit))
+        return choice(self.rng, self.doctors)
 
     def date(self, day: dt.date) -> str:
         return day.isoformat()
@@ -72,11 +72,6 @@ class Visit:
 
     def after(self, low: int, high: int) -> dt.date:
         return self.day + dt.timedelta(days=randint(self.rng, low, high))
-
-
-def _adult(rng, unit, serial, today, age, sex=None, id_share=0.92) -> Person:
-    sex = sex or ("1" if rng.random() < 0.48 else "2")
-    return Person(rng, unit, serial, age, sex, today, id_share)
 
 
 def _some(rng: random.Random, codes: list[str], low: int, high: int) -> list[str]:
@@ -136,55 +131,88 @@ _AUX_EXAMS = [
 ]
 
 
-def _chronic_patient(rng, unit, serial, today, program: str) -> Person:
-    diabetes = program == "diabetes"
-    p = _adult(rng, unit, serial, today, normal_int(rng, 64 if diabetes else 66, 10, 38, 94))
-    male = p.sex == "1"
+def traits(rng: random.Random, p: Person, age: int) -> dict:
+    """The values a person's visits vary around, made on their first visit that needs them."""
     t = p.traits
-    t["sbp"] = normal(rng, 132 if diabetes else 138, 10, 112, 172)
-    t["dbp_offset"] = rng.gauss(-2 if diabetes else 0, 4)
-    t["bmi"] = normal(rng, 25.8 if diabetes else 25.6, 3.1, 18.5, 37.0)
+    if t:
+        return t
+    core = p.core
+    male = p.sex == "1"
+    if core.hypertension:
+        t["sbp"] = normal(rng, 140, 10, 118, 175)
+    else:
+        t["sbp"] = min(134.0, 112 + 0.45 * max(0, age - 30) + rng.gauss(0, 8))
+    t["dbp_offset"] = rng.gauss(-2 if core.diabetes else 0, 4)
+    t["bmi"] = normal(rng, 25.7 if core.hypertension or core.diabetes else 24.0, 3.1, 17.0, 37.0)
     t["heart_rate"] = normal(rng, 74, 7, 55, 100)
     t["cigarettes"] = (
-        choice(rng, [5, 10, 10, 15, 20, 20, 30]) if chance(rng, 0.36 if male else 0.04) else 0
+        choice(rng, [5, 10, 10, 15, 20, 20, 30]) if chance(rng, 0.3 if male else 0.03) else 0
     )
+    t["smoking"] = "3" if t["cigarettes"] else ("2" if chance(rng, 0.12 if male else 0.01) else "1")
     t["alcohol"] = (
         choice(rng, [0.5, 1.0, 1.0, 1.5, 2.0, 3.0]) if chance(rng, 0.3 if male else 0.05) else 0.0
     )
+    t["drinking"] = (
+        pick(rng, {"2": 50, "3": 30, "4": 20})
+        if t["alcohol"]
+        else ("2" if chance(rng, 0.3 if male else 0.1) else "1")
+    )
     t["exercise"] = choice(rng, [0, 1, 2, 3, 3, 5, 7, 7])
+    t["exercise_freq"] = pick(rng, {"1": 35, "2": 20, "3": 15, "4": 30})
     t["salt"] = pick(rng, {"1": 3, "2": 5, "3": 2})
     t["staple"] = choice(rng, [200, 250, 250, 300, 300, 350, 400])
     t["adherence"] = pick(rng, {"1": 70, "2": 20, "3": 10})
-    drugs = _DM_DRUGS if diabetes else _HTN_DRUGS
-    t["drugs"] = rng.sample(drugs, pick(rng, {1: 5, 2: 4, 3: 1}))
-    if diabetes:
-        t["fbg"] = normal(rng, 7.6, 1.5, 5.2, 15.0)
-        t["insulin"] = choice(rng, _INSULINS) if chance(rng, 0.2) else None
-        t["insulin_units"] = choice(rng, [8, 10, 12, 14, 16, 20])
-    return p
-
-
-def _hypertension_patient(rng, unit, serial, today):
-    return _chronic_patient(rng, unit, serial, today, "hypertension")
-
-
-def _diabetes_patient(rng, unit, serial, today):
-    return _chronic_patient(rng, unit, serial, today, "diabetes")
+    t["htn_drugs"] = rng.sample(_HTN_DRUGS, pick(rng, {1: 5, 2: 4, 3: 1}))
+    t["dm_drugs"] = rng.sample(_DM_DRUGS, pick(rng, {1: 5, 2: 4, 3: 1}))
+    if core.diabetes:
+        t["fbg"] = normal(rng, 7.4, 1.4, 5.5, 15.0)
+    else:
+        t["fbg"] = normal(rng, 5.2 + 0.01 * max(0, age - 40), 0.5, 3.9, 6.9)
+    t["insulin"] = choice(rng, _INSULINS) if chance(rng, 0.2) else None
+    t["insulin_units"] = choice(rng, [8, 10, 12, 14, 16, 20])
+    dependence = min(0.6, 0.04 + 0.02 * max(0, age - 72))
+    t["frailty"] = pick(
+        rng, {0: 1 - dependence, 1: dependence * 0.55, 2: dependence * 0.33, 3: dependence * 0.12}
+    )
+    return t
 
 
 # Both follow-ups list their symptoms as 1 (none, exclusive), 2-9 and 10 (other).
 _FOLLOWUP_SYMPTOMS = [str(code) for code in range(2, 10)]
 
 
-def _chronic_visit(v: Visit, p: Person) -> tuple[dict, int, int]:
-    """The part of the hypertension and diabetes follow-ups they share, up to the signs."""
-    rng, t = v.rng, p.traits
-    age = p.age_on(v.day)
+def under_target(sbp: int, dbp: int, age: int) -> bool:
+    """Blood pressure 达标: below 140/90, or 150/90 at 65 and over."""
+    return dbp < 90 and (sbp < 140 or age >= 65 and sbp < 150)
+
+
+def _readings(rng, t: dict, age: int, controlled: bool) -> tuple[int, int]:
+    """Blood pressure under target, or not, as the visit has it."""
+    limit = 150 if age >= 65 else 140
+    dbp_mean = 80 - 0.2 * max(0, age - 60) + t["dbp_offset"]
+    if controlled:
+        sbp = normal_int(rng, limit - 14, 7, 100, limit - 1)
+        return sbp, min(normal_int(rng, dbp_mean - 3, 5, 52, 89), sbp - 18)
+    if chance(rng, 0.8):
+        sbp = normal_int(rng, limit + 8, 8, limit, 220)
+        return sbp, min(normal_int(rng, dbp_mean + 6, 6, 55, 125), sbp - 18)
+    dbp = normal_int(rng, 93, 3, 90, 115)
+    return max(normal_int(rng, limit - 8, 6, 100, 219), dbp + 18), dbp
+
+
+def _chronic_visit(v: Visit, p: Person, t: dict, age: int) -> dict:
+    """The part of the hypertension and diabetes follow-ups they share, up to the signs;
+    no readings (nor weight) on the phone."""
+    rng, e = v.rng, v.event
     data = {
         "name": p.name,
         "record_no": p.record_no,
+        "birth_date": p.birth.isoformat(),
         "visit_date": v.date(v.day),
-        "visit_mode": pick(rng, {"1": 60, "2": 25, "3": 15}),
+        "age": age,
+        "mgmt_start_date": e["start"].isoformat(),
+        "mgmt_status": e["status"],
+        "visit_mode": e["mode"],
     }
     if chance(rng, 0.6):
         data["symptoms"] = ["1"]
@@ -194,8 +222,12 @@ def _chronic_visit(v: Visit, p: Person) -> tuple[dict, int, int]:
             chosen.append("10")
             data["symptoms_other"] = choice(rng, ["乏力", "失眠", "夜尿增多", "食欲减退"])
         data["symptoms"] = chosen
-    sbp, dbp = _blood_pressure(rng, t["sbp"], age, t["dbp_offset"])
-    data["sbp"], data["dbp"] = sbp, dbp
+    if e["mode"] == "3":
+        return data
+    if e["program"] == "hypertension":
+        data["sbp"], data["dbp"] = _readings(rng, t, age, e["controlled"])
+    else:
+        data["sbp"], data["dbp"] = _blood_pressure(rng, t["sbp"], age, t["dbp_offset"])
     weight = _weight_for(rng, p.height, t["bmi"])
     if chance(rng, 0.85):
         data["height"] = p.height
@@ -206,11 +238,11 @@ def _chronic_visit(v: Visit, p: Person) -> tuple[dict, int, int]:
     if "height" in data:
         data["bmi"] = current_bmi
         data["bmi_target"] = bmi(target, p.height)
-    return data, sbp, dbp
+    return data
 
 
-def _lifestyle(v: Visit, p: Person, data: dict) -> None:
-    rng, t = v.rng, p.traits
+def _lifestyle(v: Visit, t: dict, data: dict) -> None:
+    rng = v.rng
     cigarettes = max(0, t["cigarettes"] + choice(rng, [-5, 0, 0, 0, 5])) if t["cigarettes"] else 0
     data["cigarettes_per_day"] = cigarettes
     data["cigarettes_per_day_target"] = max(0, cigarettes - 5) if cigarettes > 5 else 0
@@ -223,9 +255,9 @@ def _lifestyle(v: Visit, p: Person, data: dict) -> None:
     data["exercise_minutes_target"] = 30
 
 
-def _medications(v: Visit, p: Person, data: dict) -> None:
+def _medications(v: Visit, t: dict, data: dict) -> None:
     rng = v.rng
-    adherence = p.traits["adherence"] if chance(rng, 0.9) else pick(rng, {"1": 6, "2": 3, "3": 1})
+    adherence = t["adherence"] if chance(rng, 0.9) else pick(rng, {"1": 6, "2": 3, "3": 1})
     data["medication_adherence"] = adherence
     if chance(rng, 0.03):
         data["adverse_reaction"] = "2"
@@ -236,77 +268,102 @@ def _medications(v: Visit, p: Person, data: dict) -> None:
         data["adverse_reaction"] = "1"
 
 
-def _visit_class(rng, data: dict, controlled: bool, p_complication: float) -> str:
-    """此次随访分类: 1 控制满意, 2 控制不满意, 3 不良反应, 4 并发症."""
+def _visit_class(rng, data: dict, controlled: bool | None, p_complication: float) -> str | None:
+    """此次随访分类: 1 控制满意 (only under target), 2 控制不满意, 3 不良反应, 4 并发症;
+    none for a phone call without readings, unless it reports a reaction or complication."""
     if data["adverse_reaction"] == "2":
         return "3"
     if chance(rng, p_complication):
         return "4"
+    if controlled is None:
+        return None
     return "1" if controlled else "2"
 
 
-def _drug_rows(p: Person) -> list[dict]:
+def _drug_rows(drugs) -> list[dict]:
     return [
         {"drug_name": name, "drug_times_per_day": times, "drug_dose": dose}
-        for name, times, dose in p.traits["drugs"]
+        for name, times, dose in drugs
     ]
 
 
+def _next_visit(v: Visit, data: dict) -> None:
+    """The next follow-up as the schedule has it (quarterly; two weeks when not controlled)."""
+    following = v.event["next"]
+    if following > v.day:
+        data["next_visit_date"] = v.date(following)
+
+
 def hypertension_followup(v: Visit) -> dict:
-    rng = v.rng
-    p = v.patient("hypertension", _hypertension_patient, records_per_person=6)
-    data, sbp, dbp = _chronic_visit(v, p)
-    data["heart_rate"] = normal_int(rng, p.traits["heart_rate"], 5, 45, 130)
-    _lifestyle(v, p, data)
-    salt = p.traits["salt"]
+    rng, p = v.rng, v.person
+    age = p.age_on(v.day)
+    t = traits(rng, p, age)
+    data = _chronic_visit(v, p, t, age)
+    by_phone = "sbp" not in data
+    if not by_phone:
+        data["heart_rate"] = normal_int(rng, t["heart_rate"], 5, 45, 130)
+    _lifestyle(v, t, data)
+    salt = t["salt"]
     data["salt_intake"] = salt
     data["salt_intake_target"] = "1" if salt != "1" and chance(rng, 0.7) else salt
     data["psychological"] = pick(rng, {"1": 75, "2": 22, "3": 3})
     data["compliance"] = pick(rng, {"1": 78, "2": 19, "3": 3})
-    if chance(rng, 0.15):
+    if not by_phone and chance(rng, 0.15):
         data["aux_exam"] = choice(rng, _AUX_EXAMS)
-    _medications(v, p, data)
-    controlled = sbp < 140 and dbp < 90
-    data["visit_class"] = _visit_class(rng, data, controlled, p_complication=0.015)
+    _medications(v, t, data)
+    controlled = None if by_phone else under_target(data["sbp"], data["dbp"], age)
+    visit_class = _visit_class(rng, data, controlled, p_complication=0.015)
+    if visit_class:
+        data["visit_class"] = visit_class
     if data["medication_adherence"] in ("1", "2"):
-        data["medications"] = _drug_rows(p)
-    _referral(v, data, 0.25 if sbp >= 180 else 0.02, "血压控制不满意，需调整治疗方案", "心内科")
-    # 规范: satisfactory control, next follow-up in three months; otherwise within two weeks.
-    data["next_visit_date"] = v.date(v.after(85, 95) if controlled else v.after(10, 14))
+        data["medications"] = _drug_rows(t["htn_drugs"])
+    severe = not by_phone and data["sbp"] >= 180
+    _referral(v, data, 0.25 if severe else 0.02, "血压控制不满意，需调整治疗方案", "心内科")
+    _next_visit(v, data)
     data["doctor"] = v.doctor()
     return data
 
 
 def diabetes_followup(v: Visit) -> dict:
-    rng, today = v.rng, v.today
-    p = v.patient("diabetes", _diabetes_patient, records_per_person=6)
-    t = p.traits
-    data, sbp, dbp = _chronic_visit(v, p)
-    data["dorsalis_pedis"] = pick(rng, {"1": 88, "2": 6, "3": 2, "4": 2, "5": 2})
-    _lifestyle(v, p, data)
+    rng, p, today = v.rng, v.person, v.today
+    age = p.age_on(v.day)
+    t = traits(rng, p, age)
+    data = _chronic_visit(v, p, t, age)
+    by_phone = "sbp" not in data
+    if not by_phone:
+        data["dorsalis_pedis"] = pick(rng, {"1": 88, "2": 6, "3": 2, "4": 2, "5": 2})
+    _lifestyle(v, t, data)
     data["staple_food"] = t["staple"]
     data["staple_food_target"] = min(t["staple"], 250)
     data["psychological"] = pick(rng, {"1": 75, "2": 22, "3": 3})
     data["compliance"] = pick(rng, {"1": 78, "2": 19, "3": 3})
-    fbg = round(normal(rng, t["fbg"], 1.0, 3.6, 25.0), 1)
-    data["fbg"] = fbg
-    if chance(rng, 0.4):
-        data["hba1c"] = round(clip(fbg * 0.6 + 2.6 + rng.gauss(0, 0.4), 4.5, 14.0), 1)
-        data["hba1c_date"] = v.date(min(v.before(0, 60), today))
-    if chance(rng, 0.1):
-        data["aux_exam"] = choice(rng, _AUX_EXAMS)
-    _medications(v, p, data)
+    controlled = None
+    if not by_phone:
+        controlled = v.event["controlled"]
+        if controlled:
+            fbg = round(normal(rng, 6.1, 0.5, 4.4, 6.9), 1)
+        else:
+            fbg = round(normal(rng, 8.6, 1.5, 7.0, 18.0), 1)
+        data["fbg"] = fbg
+        if chance(rng, 0.4):
+            data["hba1c"] = round(clip(fbg * 0.6 + 2.6 + rng.gauss(0, 0.4), 4.5, 14.0), 1)
+            data["hba1c_date"] = v.date(min(v.before(0, 60), today))
+        if chance(rng, 0.1):
+            data["aux_exam"] = choice(rng, _AUX_EXAMS)
+    _medications(v, t, data)
     data["hypoglycemia"] = pick(rng, {"1": 85, "2": 13, "3": 2})
-    controlled = fbg < 7.0
-    data["visit_class"] = _visit_class(rng, data, controlled, p_complication=0.02)
+    visit_class = _visit_class(rng, data, controlled, p_complication=0.02)
+    if visit_class:
+        data["visit_class"] = visit_class
     if data["medication_adherence"] in ("1", "2"):
-        data["medications"] = _drug_rows(p)
+        data["medications"] = _drug_rows(t["dm_drugs"])
     if t["insulin"]:
         name, usage = t["insulin"]
         data["insulin_type"] = name
         data["insulin_usage"] = usage.format(t["insulin_units"])
-    _referral(v, data, 0.2 if fbg >= 16.7 else 0.02, "血糖控制不满意，需调整治疗方案", "内分泌科")
-    data["next_visit_date"] = v.date(v.after(85, 95) if controlled else v.after(10, 14))
+    severe = not by_phone and data["fbg"] >= 16.7
+    _referral(v, data, 0.2 if severe else 0.02, "血糖控制不满意，需调整治疗方案", "内分泌科")
+    _next_visit(v, data)
     data["doctor"] = v.doctor()
     return data
 
@@ -337,8 +394,6 @@ _WORK_UNITS = [
 def _disease_chances(age: int) -> dict[str, float]:
     years = max(0, age - 30)
     return {
-        "2": min(0.55, 0.03 + 0.011 * years),  # hypertension
-        "3": min(0.22, 0.01 + 0.004 * years),  # diabetes
         "4": min(0.15, 0.002 * years),  # coronary heart disease
         "5": min(0.08, 0.001 * years),  # COPD
         "6": min(0.04, 0.0006 * years),  # cancer
@@ -378,6 +433,8 @@ def _marital(rng, age: int) -> str:
 
 
 def _education(rng, age: int) -> str:
+    if age < 6:
+        return "90"
     if age < 12:
         return "80"
     if age < 15:
@@ -392,6 +449,8 @@ def _education(rng, age: int) -> str:
 
 
 def _occupation(rng, age: int) -> str:
+    if age < 16:
+        return "8"
     if age < 20 or age >= 60:
         return "8" if age >= 60 or chance(rng, 0.9) else "3"
     return pick(rng, {"0": 5, "1": 22, "2": 20, "3": 22, "4": 1, "5": 8, "6": 1, "7": 10, "8": 11})
@@ -411,9 +470,8 @@ def _registered_person(p) -> dict:
 
 
 def personal_info(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
-    age = int(clip(rng.triangular(15, 95, 55), 15, 95))
-    p = _adult(rng, unit, below(rng, 100_000), day, age, id_share=0.95)
+    rng, p, day = v.rng, v.person, v.day
+    age = p.age_on(day)
     occupation = _occupation(rng, age)
     data = _registered_person(p)
     if occupation != "8" and chance(rng, 0.5):
@@ -446,11 +504,21 @@ def personal_info(v: Visit) -> dict:
         data["drug_allergy_other"] = choice(rng, ["头孢类", "阿司匹林", "碘造影剂"])
     if chance(rng, 0.8):
         data["exposure"] = ["1"] if chance(rng, 0.96) else [choice(rng, ["2", "3", "4"])]
-    diseases = [code for code, p_ in _disease_chances(age).items() if chance(rng, p_)]
+    # Hypertension and diabetes as the person has them, once managed (or diagnosed).
+    core = p.core
+    known = {
+        "2": core.hypertension and (core.htn_start or day) <= day and chance(rng, 0.9),
+        "3": core.diabetes and (core.dm_start or day) <= day and chance(rng, 0.9),
+    }
+    diseases = [code for code, has in known.items() if has]
+    diseases += [code for code, p_ in _disease_chances(age).items() if chance(rng, p_)]
     data["diseases"] = diseases or ["1"]
     for code in diseases:
         first = max(years_after(p.birth, 18), dt.date(1980, 1, 1))
-        data[_DX_FIELDS[code]] = _month_between(rng, min(first, day), day)
+        start = {"2": core.htn_start, "3": core.dm_start}.get(code)
+        data[_DX_FIELDS[code]] = (
+            f"{start:%Y-%m}" if start else _month_between(rng, min(first, day), day)
+        )
     if "6" in diseases and chance(rng, 0.8):
         data["cancer_name"] = choice(rng, _CANCERS)
     if {"11", "12", "13"} & set(diseases):
@@ -489,37 +557,16 @@ def personal_info(v: Visit) -> dict:
 _HC_SYMPTOMS = [str(code) for code in range(2, 25)]
 
 
-def _resident_patient(rng, unit, serial, today) -> Person:
-    if chance(rng, 0.55):
-        age = normal_int(rng, 73, 6, 67, 95)
-    else:
-        age = randint(rng, 22, 64)
-    p = _adult(rng, unit, serial, today, age)
-    t = p.traits
-    t["bmi"] = normal(rng, 24.3, 3.2, 17.0, 36.0)
-    t["sbp"] = 118 + 0.55 * max(0, age - 40) + rng.gauss(0, 10)
-    male = p.sex == "1"
-    t["smoking"] = pick(rng, {"1": 60, "2": 12, "3": 28} if male else {"1": 96, "2": 1, "3": 3})
-    t["drinking"] = pick(
-        rng, {"1": 45, "2": 35, "3": 12, "4": 8} if male else {"1": 85, "2": 13, "3": 2}
-    )
-    t["exercise"] = pick(rng, {"1": 35, "2": 20, "3": 15, "4": 30})
-    t["fbg"] = normal(rng, 5.3 + 0.01 * max(0, age - 40), 0.6, 3.9, 9.0)
-    if chance(rng, 0.1):
-        t["fbg"] = normal(rng, 8.0, 1.5, 7.0, 15.0)  # diabetic
-    t["frailty"] = 0 if age < 75 or chance(rng, 0.8) else pick(rng, {1: 6, 2: 3, 3: 1})
-    return p
-
-
 def health_check(v: Visit) -> dict:
     rng, day, today = v.rng, v.day, v.today
-    p = v.patient("resident", _resident_patient, records_per_person=2)
-    t = p.traits
+    p = v.person
     age = p.age_on(day)
+    t = traits(rng, p, age)
     male = p.sex == "1"
     data = {
         "name": p.name,
         "record_no": p.record_no,
+        "sex": p.sex,
         "check_date": v.date(day),
         "birth_date": p.birth.isoformat(),
         "age": age,
@@ -559,7 +606,7 @@ def health_check(v: Visit) -> dict:
         data["emotion"] = "1" if chance(rng, 0.94) else "2"
         if data["emotion"] == "2":
             data["emotion_score"] = randint(rng, 8, 25)
-    exercise = t["exercise"]
+    exercise = t["exercise_freq"]
     data["exercise_freq"] = exercise
     if exercise != "4":
         data["exercise_minutes"] = choice(rng, [20, 30, 30, 45, 60, 90])
@@ -692,16 +739,6 @@ _MEAL, _GROOM, _DRESS, _TOILET, _ACTIVITY = (
 )
 
 
-def _elderly_patient(rng, unit, serial, today) -> Person:
-    age = normal_int(rng, 74, 6.5, 67, 99)
-    p = _adult(rng, unit, serial, today, age)
-    dependence = min(0.6, 0.04 + 0.02 * max(0, age - 72))
-    p.traits["frailty"] = pick(
-        rng, {0: 1 - dependence, 1: dependence * 0.55, 2: dependence * 0.33, 3: dependence * 0.12}
-    )
-    return p
-
-
 def _level(rng, frailty: int, scores: dict) -> str:
     """An item's level for a person of this frailty (0 independent … 3 dependent)."""
     codes = list(scores)
@@ -713,8 +750,8 @@ def _level(rng, frailty: int, scores: dict) -> str:
 
 def elderly_selfcare(v: Visit) -> dict:
     rng = v.rng
-    p = v.patient("elderly", _elderly_patient, records_per_person=2)
-    frailty = p.traits["frailty"]
+    p = v.person
+    frailty = traits(rng, p, p.age_on(v.day))["frailty"]
     data = {"name": p.name, "record_no": p.record_no, "assess_date": v.date(v.day)}
     if chance(rng, 0.9):
         data["birth_date"] = p.birth.isoformat()
@@ -737,12 +774,11 @@ def elderly_selfcare(v: Visit) -> dict:
 
 
 def prenatal_first(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
-    age = normal_int(rng, 30, 4, 20, 44)
-    p = _adult(rng, unit, below(rng, 100_000), day, age, sex="2")
-    weeks = randint(rng, 6, 12) if chance(rng, 0.78) else randint(rng, 13, 20)
-    days = randint(rng, 0, 6)
-    lmp = day - dt.timedelta(days=weeks * 7 + days)
+    rng, day, e = v.rng, v.day, v.event
+    p = v.person
+    age = p.age_on(day)
+    weeks, days = divmod(e["gest"], 7)
+    lmp = e["lmp"]
     gravidity = pick(rng, {1: 45, 2: 35, 3: 15, 4: 5})
     earlier = gravidity - 1
     births = randint(rng, 0, earlier)
@@ -763,9 +799,11 @@ def prenatal_first(v: Visit) -> dict:
         gravidity=gravidity,
         vaginal_births=births - caesarean,
         caesarean_births=caesarean,
-        lmp=lmp.isoformat(),
-        edd=(lmp + dt.timedelta(days=280)).isoformat(),
+        lmp_known="1" if e["known"] else "2",
     )
+    if e["known"]:  # else 孕周 from the ultrasound
+        data["lmp"] = lmp.isoformat()
+        data["edd"] = (lmp + dt.timedelta(days=280)).isoformat()
     data["past_history"] = ["1"] if chance(rng, 0.88) else [choice(rng, ["5", "6", "7", "3"])]
     data["family_history"] = ["1"] if chance(rng, 0.93) else ["2"]
     data["personal_history"] = ["1"] if chance(rng, 0.9) else [choice(rng, ["3", "4", "2"])]
@@ -823,35 +861,28 @@ def prenatal_first(v: Visit) -> dict:
 
 
 def newborn_visit(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
-    sex = "1" if chance(rng, 0.51) else "2"
-    birth = day - dt.timedelta(days=randint(rng, 5, 20))
-    surname_source = person_name(rng, "1")
-    name = surname_source[0] + person_name(rng, sex)[1:]
-    data = {
-        "name": name,
-        "record_no": record_number(unit.code, below(rng, 100_000)),
-        "sex": sex,
-        "birth_date": birth.isoformat(),
-    }
-    if chance(rng, 0.3):
-        data["id_number"] = resident_id(rng, birth, sex, unit.district)
-    data["address"] = address(rng, unit.district_name)
-    mother_age = normal_int(rng, 30, 4, 20, 44)
+    rng, unit, day, e = v.rng, v.unit, v.day, v.event
+    p, mother = v.person, e["mother"]
+    birth = p.birth
+    data = {"name": p.name, "record_no": p.record_no, "sex": p.sex, "birth_date": birth.isoformat()}
+    if p.id_number:
+        data["id_number"] = p.id_number
+    data["address"] = mother.address
+    mother_age = mother.age_on(birth)
     if chance(rng, 0.85):
-        data["father_name"] = surname_source
+        data["father_name"] = p.name[0] + person_name(rng, "1")[1:]
         data["father_phone"] = mobile(rng)
         data["father_birth_date"] = birth_date_for_age(
             rng, normal_int(rng, mother_age + 2, 3, 20, 60), day
         ).isoformat()
-    data["mother_name"] = person_name(rng, "2")
-    data["mother_phone"] = mobile(rng)
-    data["mother_birth_date"] = birth_date_for_age(rng, mother_age, day).isoformat()
-    weeks = normal_int(rng, 39, 1.2, 34, 42)
+    data["mother_name"] = mother.name
+    data["mother_phone"] = mother.phone if mother.phone[0] == "1" else mobile(rng)
+    data["mother_birth_date"] = mother.birth.isoformat()
+    weeks = e["weeks"]
     data["birth_gest_weeks"] = weeks
     data["mother_illness"] = ["1"] if chance(rng, 0.85) else [choice(rng, ["2", "3", "4"])]
     data["delivery_org"] = f"{unit.district_name}妇幼保健院"
-    caesarean = chance(rng, 0.38)
+    caesarean = e["caesarean"]
     data["birth_situation"] = ["4"] if caesarean else ["1"] if chance(rng, 0.95) else ["2"]
     if chance(rng, 0.02):
         data["asphyxia"] = "2"
@@ -868,6 +899,7 @@ def newborn_visit(v: Visit) -> dict:
     data["birth_weight"] = birth_weight
     data["birth_length"] = round(normal(rng, 50, 1.8, 44, 56), 1)
     age_days = (day - birth).days
+    data["discharge_date"] = e["discharge"].isoformat()
     data["visit_date"] = v.date(day)
     gain = max(-0.25, 0.03 * (age_days - 7) + rng.gauss(0, 0.08))
     data["current_weight"] = round(clip(birth_weight + gain, 1.5, 6.5), 2)
@@ -921,25 +953,25 @@ _OPTIONAL_VACCINES = [
 
 
 def immunization_card(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
-    sex = "1" if chance(rng, 0.51) else "2"
-    birth = day - dt.timedelta(days=randint(rng, 0, 6 * 365))
+    rng, unit, p = v.rng, v.unit, v.person
+    # The card is made in the first month; doses are added to it up to today.
+    card_date, day = v.day, v.today
+    birth, sex = p.birth, p.sex
     guardian_sex = pick(rng, {"2": 62, "1": 38})
-    guardian = person_name(rng, guardian_sex)
-    child = guardian[0] + person_name(rng, sex)[1:]
-    card_date = min(birth + dt.timedelta(days=randint(rng, 0, 30)), day)
+    mother = v.event.get("mother")
+    guardian = mother.name if guardian_sex == "2" and mother else person_name(rng, guardian_sex)
     data = {
-        "child_name": child,
-        "child_code": f"{unit.code[:6]}{birth:%Y%m%d}{below(rng, 10_000):04d}",
+        "child_name": p.name,
+        "child_code": f"{unit.code[:6]}{birth:%Y%m%d}{p.core.serial % 10_000:04d}",
         "sex": sex,
         "birth_date": birth.isoformat(),
     }
-    if chance(rng, 0.7):
-        data["id_number"] = resident_id(rng, birth, sex, unit.district)
+    if p.id_number:
+        data["id_number"] = p.id_number
     data["guardian_name"] = guardian
     data["guardian_relation"] = guardian_sex if chance(rng, 0.96) else "3"  # 1 father, 2 mother
     data["contact_phone"] = mobile(rng)
-    data["address"] = address(rng, unit.district_name)
+    data["address"] = p.address
     if chance(rng, 0.1):
         data["move_in_date"] = v.date(min(card_date + dt.timedelta(days=randint(rng, 0, 400)), day))
     if chance(rng, 0.03):
@@ -1051,26 +1083,28 @@ def _idr_occupation(rng, age: int) -> str:
 
 
 def infectious_disease_report(v: Visit) -> dict:
-    rng, unit, day, today = v.rng, v.unit, v.day, v.today
-    month = day.month
-    codes = list(_DISEASES)
-    weights = [w * seasons.get(month, 1) for w, _ages, seasons in _DISEASES.values()]
-    disease = pick(rng, dict(zip(codes, weights, strict=True)))
-    low, high = _DISEASES[disease][1]
-    age = randint(rng, low, high)
-    sex = "1" if chance(rng, 0.52 if disease not in ("227", "226", "202") else 0.65) else "2"
-    birth = birth_date_for_age(rng, age, day)
+    rng, unit, day, p = v.rng, v.unit, v.day, v.person
+    diagnosed, reported = v.event["diagnosed"], v.event["reported"]
+    month = diagnosed.month
+    age = p.age_on(day)
+    weights = {
+        code: w * seasons.get(month, 1)
+        for code, (w, (low, high), seasons) in _DISEASES.items()
+        if low <= age <= high
+    }
+    disease = pick(rng, weights) if weights else "301"
+    birth, sex = p.birth, p.sex
     report_type = "2" if chance(rng, 0.03) else "1"
     data = {
         "card_no": f"{unit.code}{day:%Y%m%d}{below(rng, 1000):03d}",
         "report_type": report_type,
-        "patient_name": person_name(rng, sex),
+        "patient_name": p.name,
         "sex": sex,
         "birth_date": birth.isoformat(),
         "age_years": age,
     }
-    if chance(rng, 0.85):
-        data["id_number"] = resident_id(rng, birth, sex, unit.district)
+    if p.id_number:
+        data["id_number"] = p.id_number
     if age < 14:
         data["guardian_name"] = person_name(rng, pick(rng, {"1": 1, "2": 1}))
     occupation = _idr_occupation(rng, age)
@@ -1078,9 +1112,9 @@ def infectious_disease_report(v: Visit) -> dict:
         data["work_unit"] = (
             "某幼儿园" if occupation == "1" else choice(rng, ["某小学", "某中学", "某大学"])
         )
-    data["phone"] = mobile(rng)
+    data["phone"] = p.phone if p.phone[0] == "1" else mobile(rng)
     data["origin"] = pick(rng, {"1": 80, "2": 14, "4": 5, "6": 1})
-    data["address"] = address(rng, unit.district_name)
+    data["address"] = p.address
     data["occupation"] = occupation
     long_course = disease in ("218", "204", "205", "227", "202")
     data["case_class"] = (
@@ -1091,17 +1125,17 @@ def infectious_disease_report(v: Visit) -> dict:
         data["acute_chronic"] = "2" if chance(rng, 0.85) else "1"
     if disease == "901":
         data["disease_other"] = "水痘"
-    onset = max(v.before(0, 60 if long_course else 6), birth)
-    data["onset_date"] = onset.isoformat()
-    diagnosed = min(onset + dt.timedelta(days=randint(rng, 0, 3)), day)
-    data["diagnosis_time"] = f"{diagnosed}T{randint(rng, 8, 17):02d}:{below(rng, 60):02d}"
+    onset = diagnosed.date() - dt.timedelta(days=randint(rng, 0, 60 if long_course else 6))
+    data["onset_date"] = max(onset, birth).isoformat()
+    data["diagnosis_time"] = diagnosed.isoformat(timespec="minutes")
     if report_type == "2":
         data["revised_disease"] = _DISEASE_NAMES.get(disease, "流行性感冒")
     data["report_org"] = unit.name
     if chance(rng, 0.6):
         data["report_org_phone"] = f"010-{randint(rng, 5, 8)}{below(rng, 10_000_000):07d}"
     data["report_doctor"] = v.doctor()
-    data["report_date"] = v.date(min(day, today))
+    data["report_date"] = v.date(day)
+    data["report_time"] = reported.isoformat(timespec="minutes")
     return data
 
 
@@ -1182,20 +1216,17 @@ _REFERRAL_REASONS = [
 
 
 def referral_slip(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
+    rng, unit, day, p = v.rng, v.unit, v.day, v.person
     direction = "1" if chance(rng, 0.72) else "2"
-    age = normal_int(rng, 64, 14, 18, 95)
-    sex = "1" if chance(rng, 0.5) else "2"
-    birth = birth_date_for_age(rng, age, day)
     impression, history, department = choice(rng, _REFERRAL_REASONS)
     hospital = f"北京市{unit.district_name}示范医院"
-    data = {"direction": direction, "name": person_name(rng, sex), "sex": sex, "age": age}
-    if chance(rng, 0.85):
-        data["id_number"] = resident_id(rng, birth, sex, unit.district)
+    data = {"direction": direction, "name": p.name, "sex": p.sex, "age": p.age_on(day)}
+    if p.id_number:
+        data["id_number"] = p.id_number
     if chance(rng, 0.7):
-        data["record_no"] = record_number(unit.code, below(rng, 100_000))
-    data["address"] = address(rng, unit.district_name)
-    data["phone"] = phone(rng)
+        data["record_no"] = p.record_no
+    data["address"] = p.address
+    data["phone"] = p.phone
     if direction == "1":
         data.update(
             to_hospital=hospital,
@@ -1237,22 +1268,24 @@ _REHAB_CASES = [
 ]
 
 
-def _rehab_patient(rng, unit, serial, today) -> Person:
-    diagnosis, types, (low, high) = choice(rng, _REHAB_CASES)
-    p = _adult(rng, unit, serial, today, randint(rng, low, high))
-    p.traits.update(
-        diagnosis=diagnosis,
-        types=types,
-        barthel=5 * randint(rng, 4, 18),
-        onset_days=randint(rng, 60, 1500),
-    )
-    return p
+def _rehab_case(rng, p: Person, age: int) -> dict:
+    """The person's condition, one that fits their age, kept for the episode's sessions."""
+    case = p.traits.get("rehab")
+    if case is None:
+        fitting = [c for c in _REHAB_CASES if c[2][0] <= age <= c[2][1]] or _REHAB_CASES[2:3]
+        diagnosis, types, _ages = choice(rng, fitting)
+        case = p.traits["rehab"] = {
+            "diagnosis": diagnosis,
+            "types": types,
+            "barthel": 5 * randint(rng, 4, 18),
+            "onset_days": randint(rng, 60, 1500),
+        }
+    return case
 
 
 def rehabilitation_record(v: Visit) -> dict:
-    rng, day = v.rng, v.day
-    p = v.patient("rehabilitation", _rehab_patient, records_per_person=6)
-    t = p.traits
+    rng, day, p = v.rng, v.day, v.person
+    t = _rehab_case(rng, p, p.age_on(day))
     data = _registered_person(p)
     data["phone"] = p.phone
     data["address"] = p.address
@@ -1289,11 +1322,9 @@ _IUDS = ["宫形铜IUD", "T型铜IUD（TCu380A）", "元宫型药铜IUD", "γ型
 
 
 def family_planning_service(v: Visit) -> dict:
-    rng, unit, day = v.rng, v.unit, v.day
-    woman = chance(rng, 0.88)
-    sex = "2" if woman else "1"
-    age = normal_int(rng, 32, 6, 20, 49)
-    p = _adult(rng, unit, below(rng, 100_000), day, age, sex=sex)
+    rng, unit, day, p = v.rng, v.unit, v.day, v.person
+    sex = p.sex
+    woman = sex == "2"
     service = pick(rng, _WOMEN_SERVICES if woman else _MEN_SERVICES)
     data = {"name": p.name, "sex": sex, "birth_date": p.birth.isoformat()}
     if p.id_number:
@@ -1342,7 +1373,7 @@ def family_planning_service(v: Visit) -> dict:
 def baseline_institution(v: Visit) -> dict:
     rng, unit = v.rng, v.unit
     centre = unit.type == "centre"
-    population = randint(rng, 60_000, 150_000) if centre else randint(rng, 8_000, 25_000)
+    population = v.event["population"]  # the unit's demo residents
     staff = randint(rng, 80, 220) if centre else randint(rng, 8, 25)
     doctors = int(staff * normal(rng, 0.36, 0.04, 0.25, 0.5))
     gps = int(doctors * normal(rng, 0.6, 0.1, 0.3, 0.9))

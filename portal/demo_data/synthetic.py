@@ -187,17 +187,21 @@ def address(rng: random.Random, district_name: str) -> str:
 
 
 def record_number(unit_code: str, serial: int) -> str:
-    """A 17-digit 健康档案编号: county (6), street (3), committee (3), serial (5)."""
+    """A 17-digit 健康档案编号: county (6), street (3), committee (3), serial (5). The county is
+    the unit's district, the street its centre; the committee the station (the centre's own
+    residents 000-099, station n's n00-n99), counting on past 99 999 serials."""
     county = unit_code[:6]
-    street = unit_code[6:9] or "001"
-    committee = unit_code[9:12] or "000"
-    return f"{county}{street}{committee}{serial % 100_000:05d}"
+    street = unit_code[6:9] or "000"
+    committee = (int(unit_code[9:12] or 0) * 100 + serial // 100_000) % 1000
+    return f"{county}{street}{committee:03d}{serial % 100_000:05d}"
 
 
 class Person:
-    """A synthetic resident: who they are, and the values their visits vary around."""
+    """A synthetic resident with a name, ID number, phone and address: the demo population's
+    `Resident` (`core`) dressed for their records, and the values their visits vary around."""
 
     __slots__ = (
+        "core",
         "name",
         "sex",
         "birth",
@@ -209,27 +213,19 @@ class Person:
         "traits",
     )
 
-    def __init__(
-        self,
-        rng: random.Random,
-        unit,
-        serial: int,
-        age: int,
-        sex: str,
-        today: dt.date,
-        id_share: float = 0.9,
-    ):
-        self.sex = sex
+    def __init__(self, rng: random.Random, unit, core, today: dt.date, id_share: float = 0.92):
+        self.core = core
+        self.sex = sex = core.sex
+        self.birth = core.birth
         self.name = person_name(rng, sex)
-        self.birth = birth_date_for_age(rng, age, today)
         self.id_number = (
             resident_id(rng, self.birth, sex, unit.district) if rng.random() < id_share else None
         )
         self.phone = phone(rng)
         self.address = address(rng, unit.district_name)
-        self.record_no = record_number(unit.code, serial)
+        self.record_no = record_number(unit.code, core.serial)
         # Adult height (cm) by sex, a little lower for the old.
-        shrink = max(0, age - 60) * 0.12
+        shrink = max(0, age_on(self.birth, today) - 60) * 0.12
         mean = 170.0 if sex == "1" else 158.5
         self.height = one_decimal(normal(rng, mean - shrink, 6.2, 140.0, 195.0))
         self.traits: dict = {}

@@ -242,6 +242,7 @@ def cmd_demo_data(args):
     with _env(args.config) as env:
         request = env["request"]
         with request.tm:
+            serials, surveyed = demo_data.existing(request.dbsession.connection())
             try:
                 plan = demo_data.make_plan(
                     request.root_site,
@@ -249,6 +250,8 @@ def cmd_demo_data(args):
                     seed=args.seed,
                     org=args.org,
                     months=args.months,
+                    serials=serials,
+                    surveyed=surveyed,
                 )
             except demo_data.DemoDataError as e:
                 raise CommandError(str(e)) from None
@@ -263,15 +266,19 @@ def cmd_demo_data(args):
         from portal.services import record_changes
 
         site = request.root_site
+        progress = demo_data.Progress(plan.expected)  # the population's expected records
         with env["registry"].sql_engine.connect() as connection:
             try:
                 rows = demo_data.write(
                     connection,
                     demo_data.batches(plan, workers),
                     commit_every=100_000,
-                    progress=demo_data.Progress(args.records),
+                    progress=progress,
                     written=record_changes.bulk_writer(connection, site, env["registry"]),
                 )
+                progress.finish(rows)
+                demo_data.write_references(connection, plan)
+                connection.commit()
             except IntegrityError:
                 raise CommandError(
                     f"records made with seed {plan.seed} are there already: choose another seed"
@@ -326,9 +333,13 @@ def cmd_reports_check(args):
 
     with _env(args.config) as env:
         request = env["request"]
-        with request.tm:
+        # Read only: aborted whatever happens (an abort inside `with request.tm` left the
+        # context manager nothing to commit, and it raised NoTransaction).
+        request.tm.begin()
+        try:
             catalogue = aggregates.catalogue_of(request.root_site, request.registry)
             found = aggregates.differences(request.dbsession, catalogue)
+        finally:
             request.tm.abort()
     for line in found[:200]:
         print(line)

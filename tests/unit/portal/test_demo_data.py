@@ -13,10 +13,18 @@ import pytest
 from forms.identifiers import normalise_phone, parse_resident_id
 from forms.model import Field, Text
 from portal.demo import load_demo_tree, load_divisions
-from portal.demo_data import CHUNK, SAMPLE_EVERY, DemoDataError, Generator, batches, make_plan
+from portal.demo_data import (
+    CHUNK,
+    SAMPLE_EVERY,
+    DemoDataError,
+    Generator,
+    batches,
+    make_plan,
+    population,
+)
 from portal.demo_data import generate as generate_module
-from portal.demo_data.generate import Checker, People, _uuid
-from portal.demo_data.records import BUILDERS, Visit
+from portal.demo_data.generate import _uuid
+from portal.demo_data.records import BUILDERS
 from portal.demo_data.synthetic import age_on, bmi, half_up
 from portal.evolve import evolve
 from portal.resources import Site
@@ -72,29 +80,30 @@ def data_of(rows, form):
 
 # -- valid as stored -------------------------------------------------------------------------
 @pytest.mark.parametrize("today", [TODAY, dt.date(2028, 2, 29), dt.date(2027, 1, 1)])
-def test_every_form_s_records_validate_and_are_stored_as_the_server_stores_them(site, today):
-    """Hundreds of records of every shipped form, each validated by the form's FormValidator
-    and compared, as JSON text, with what the generator stores."""
-    plan = make_plan(site, 1000, seed=today.toordinal(), today=today, now=NOW)
+def test_every_form_s_records_validate_and_are_stored_as_the_server_stores_them(
+    site, today, monkeypatch
+):
+    """Every record of a run, of every shipped form, validated by the form's FormValidator
+    and compared, as JSON text, with what the generator stores (a run checks one in
+    SAMPLE_EVERY; here every one)."""
+    monkeypatch.setattr(generate_module, "SAMPLE_EVERY", 1)
+    plan = make_plan(site, 3000, seed=today.toordinal(), today=today, now=NOW)
     assert sorted(spec.name for spec in plan.forms) == sorted(BUILDERS)
     assert plan.skipped == {}
-    rng = random.Random(today.toordinal())
-    people = People(plan.seed, today)
-    for spec in plan.forms:
-        checker = Checker(spec, today)
-        units = [u for u in plan.units if u.type in spec.levels]
-        for _ in range(120):
-            day = today - dt.timedelta(days=rng.randrange(730))
-            visit = Visit(rng, rng.choice(units), day, today, people, rng.choice([5, 500]))
-            checker.check(BUILDERS[spec.name](visit))  # raises DemoDataError if not
+    generator = Generator(plan)
+    rows = [row for index, blocks in plan.chunks for row in generator.chunk(index, blocks)]
+    assert generator.samples == len(rows)  # each one checked (DemoDataError if not valid)
+    per_form = collections.Counter(r["form_name"] for r in rows)
+    assert set(per_form) == set(BUILDERS)
+    assert per_form["hypertension_followup"] > 100 and per_form["prenatal_first"] >= 1
 
 
 def test_a_run_checks_a_sample_and_stops_at_a_bad_record(site, monkeypatch):
-    plan = make_plan(site, 2 * CHUNK, seed=3, today=TODAY, now=NOW)
+    plan = make_plan(site, 4 * CHUNK, seed=3, today=TODAY, now=NOW)
     generator = Generator(plan)
-    generator.chunk(0, CHUNK)
+    first = generator.chunk(*plan.chunks[0])
     # The first record of each form in a chunk and one in SAMPLE_EVERY are checked.
-    assert len(plan.forms) <= generator.samples <= len(plan.forms) + CHUNK // SAMPLE_EVERY
+    assert len(plan.forms) <= generator.samples <= len(plan.forms) + len(first) // SAMPLE_EVERY
 
     original = BUILDERS["elderly_selfcare"]
 
@@ -108,7 +117,7 @@ def test_a_run_checks_a_sample_and_stops_at_a_bad_record(site, monkeypatch):
         DemoDataError,
         match="elderly_selfcare v1: the server would store other values for total_score",
     ):
-        generator.chunk(1, CHUNK)
+        generator.chunk(*plan.chunks[1])
 
 
 def test_calculations_match_the_form_expressions():
@@ -129,8 +138,20 @@ def test_generated_uuids_are_version_4():
 
 # -- plausible -------------------------------------------------------------------------------
 def test_blood_pressure_bmi_and_glucose_look_like_the_patients(rows):
-    hypertension = data_of(rows, "hypertension_followup")
-    assert len(hypertension) > 2000
+    followups = data_of(rows, "hypertension_followup")
+    assert len(followups) > 1500
+    # Phone visits (mode 3) have no readings, face-to-face ones always have them.
+    by_phone = [d for d in followups if d["visit_mode"] == "3"]
+    assert 0.03 * len(followups) < len(by_phone) < 0.3 * len(followups)
+    assert not any("sbp" in d or "weight" in d or d.get("visit_class") == "1" for d in by_phone)
+    hypertension = [d for d in followups if d["visit_mode"] != "3"]
+    assert all("sbp" in d and "dbp" in d for d in hypertension)
+    # 控制满意 only under target: below 140/90, or 150/90 from 65 on.
+    for d in hypertension:
+        if d.get("visit_class") == "1":
+            assert d["dbp"] < 90 and d["sbp"] < (150 if d["age"] >= 65 else 140)
+        elif d.get("visit_class") == "2":
+            assert d["dbp"] >= 90 or d["sbp"] >= (150 if d["age"] >= 65 else 140)
     sbp = [d["sbp"] for d in hypertension]
     dbp = [d["dbp"] for d in hypertension]
     assert 130 <= statistics.mean(sbp) <= 142 and 10 <= statistics.stdev(sbp) <= 20
@@ -144,7 +165,7 @@ def test_blood_pressure_bmi_and_glucose_look_like_the_patients(rows):
     visits = collections.Counter(d["record_no"] for d in hypertension)
     assert statistics.mean(visits.values()) > 1.5
 
-    diabetes = data_of(rows, "diabetes_followup")
+    diabetes = [d for d in data_of(rows, "diabetes_followup") if d["visit_mode"] != "3"]
     assert 6.5 <= statistics.mean(d["fbg"] for d in diabetes) <= 9.0
     elderly = data_of(rows, "elderly_selfcare")
     bands = collections.Counter(d["band"] for d in elderly)
@@ -181,13 +202,28 @@ def test_people_have_consistent_ids_ages_and_phones(rows):
 
 
 def test_newborns_are_visited_in_their_first_month_and_pregnancies_dated(rows):
-    for d in data_of(rows, "newborn_visit"):
-        age = dt.date.fromisoformat(d["visit_date"]) - dt.date.fromisoformat(d["birth_date"])
+    newborns = data_of(rows, "newborn_visit")
+    assert newborns
+    within_a_week = 0
+    for d in newborns:
+        visit = dt.date.fromisoformat(d["visit_date"])
+        age = visit - dt.date.fromisoformat(d["birth_date"])
         assert 0 <= age.days <= 28
-    for d in data_of(rows, "prenatal_first"):
+        after = (visit - dt.date.fromisoformat(d["discharge_date"])).days
+        assert 0 < after <= 14
+        within_a_week += after <= 7
+    assert within_a_week >= 0.8 * len(newborns)  # 规范: within 7 days of discharge
+    pregnancies = data_of(rows, "prenatal_first")
+    assert pregnancies
+    for d in pregnancies:
+        if d["lmp_known"] == "2":  # 不详: 孕周 from the ultrasound, no LMP
+            assert "lmp" not in d
+            continue
         lmp = dt.date.fromisoformat(d["lmp"])
         assert dt.date.fromisoformat(d["edd"]) - lmp == dt.timedelta(days=280)
         assert (dt.date.fromisoformat(d["visit_date"]) - lmp).days // 7 == d["gest_weeks"]
+    early = sum(d["gest_weeks"] < 13 for d in pregnancies)
+    assert early >= 0.75 * len(pregnancies)  # registered before 13 weeks, most of them
 
 
 def test_busier_units_and_months(site, rows):
@@ -207,7 +243,7 @@ def test_busier_units_and_months(site, rows):
 
 # -- levels, periods, scope, determinism -----------------------------------------------------
 def test_records_respect_levels_periods_and_dates(site, rows):
-    levels = {spec.name: spec.levels for spec in make_plan(site, 1, seed=1).forms}
+    levels = {name: form.latest.definition().levels for name, form in site["forms"].items()}
     first_month = "2024-12"
     for row in rows:
         unit = site.unit_by_code(row["org_code"])
@@ -222,13 +258,14 @@ def test_records_respect_levels_periods_and_dates(site, rows):
             assert all(dose["dose_date"] <= TODAY.isoformat() for dose in data.get("doses", ()))
             continue
         day = data[EVENT_DATE[row["form_name"]]]
-        assert first_month <= day[:7] and day <= TODAY.isoformat()
+        assert day <= TODAY.isoformat()
         if row["form_name"] == "personal_info":
-            assert period is None
+            # A resident's record was made whenever they were registered, often long ago.
+            assert period is None and data["birth_date"] <= day
         elif row["form_name"].startswith("baseline_"):
             assert period == day[:4]
         else:
-            assert period == day[:7]
+            assert first_month <= day[:7] and period == day[:7]
     assert len({r["client_id"] for r in rows}) == len({r["id"] for r in rows}) == len(rows)
 
 
@@ -242,14 +279,14 @@ def test_org_limits_the_units_and_months_the_window(site):
 
 
 def test_a_seed_reproduces_the_records_with_or_without_workers(site, monkeypatch):
-    monkeypatch.setattr(generate_module, "CHUNK", 400)  # three chunks, quickly
+    monkeypatch.setattr(generate_module, "CHUNK", 400)  # a few chunks, quickly
     plan = make_plan(site, 1000, seed=99, today=TODAY, now=NOW)
-    assert [size for _index, size in plan.chunks] == [400, 400, 200]
+    assert len(plan.chunks) >= 3
     alone = [row for batch in batches(plan) for row in batch]
     assert alone == [row for batch in batches(plan) for row in batch]
     assert alone == [row for batch in batches(plan, workers=2) for row in batch]
     other = make_plan(site, 1000, seed=100, today=TODAY, now=NOW)
-    assert [r["data"] for r in next(batches(other))] != [r["data"] for r in alone[:400]]
+    assert [r["data"] for r in next(iter(batches(other)))] != [r["data"] for r in alone[:400]]
 
 
 # -- forms that cannot be filled ------------------------------------------------------------
@@ -265,7 +302,7 @@ def test_forms_without_a_builder_or_changed_since_are_left_out(monkeypatch):
     form_service.save_draft(site, custom)
     form_service.publish(site["forms"]["custom_form"], "admin")
 
-    plan = make_plan(site, 100, seed=4, today=TODAY, now=NOW)
+    plan = make_plan(site, 1000, seed=4, today=TODAY, now=NOW)
     assert plan.skipped["custom_form"] == "no demo data builder for this form"
     assert "smoker_since" in plan.skipped["hypertension_followup"]
     assert "hypertension_followup" not in {spec.name for spec in plan.forms}
@@ -274,3 +311,119 @@ def test_forms_without_a_builder_or_changed_since_are_left_out(monkeypatch):
     monkeypatch.setattr(generate_module, "BUILDERS", {})
     with pytest.raises(DemoDataError, match="no published form"):
         make_plan(site, 100, seed=4)
+
+
+# -- a population ----------------------------------------------------------------------------
+def test_every_person_has_one_personal_info_and_every_record_links_to_it(rows):
+    """The person-link rules (portal/services/person_links.py) hold for a whole run: one
+    personal_info per health record number and unit; every other record that names a record
+    number names one of its unit's personal_info records."""
+    registered = collections.Counter(
+        (r["org_code"], json.loads(r["data"])["record_no"])
+        for r in rows
+        if r["form_name"] == "personal_info"
+    )
+    assert len(registered) > 1000
+    assert max(registered.values()) == 1
+    linked = 0
+    for row in rows:
+        data = json.loads(row["data"])
+        if row["form_name"] != "personal_info" and "record_no" in data:
+            assert (row["org_code"], data["record_no"]) in registered, row["form_name"]
+            linked += 1
+    assert linked > 2000
+    for _code, number in registered:
+        assert re.fullmatch(r"\d{17}", number)  # 6 county, 3 street, 3 committee, 5 serial
+    # One institution questionnaire per unit and survey year.
+    surveys = collections.Counter(
+        (r["org_code"], r["period"]) for r in rows if r["form_name"] == "baseline_institution"
+    )
+    assert surveys and max(surveys.values()) == 1
+    units = {r["org_code"] for r in rows}
+    assert {code for code, _year in surveys} == units
+    assert {year for _code, year in surveys} == {"2024", "2025", "2026"}
+
+
+def test_the_population_has_beijing_s_age_and_sex_mix():
+    residents = [
+        person
+        for number in range(60)
+        for person in population.block_residents(7, "110101001", number, 200, TODAY)
+    ]
+    ages = [age_on(p.birth, TODAY) for p in residents]
+    share = lambda test: sum(map(test, ages)) / len(ages)  # noqa: E731
+    print(f"60+ {share(lambda a: a >= 60):.1%}, 65+ {share(lambda a: a >= 65):.1%}")
+    assert 0.19 <= share(lambda a: a >= 60) <= 0.23  # PRIMER: about 21%
+    assert 0.13 <= share(lambda a: a >= 65) <= 0.16  # and 14-15%
+    assert 0.03 <= share(lambda a: a <= 6) <= 0.08
+    men = sum(p.sex == "1" for p in residents)
+    assert 1.0 <= men / (len(residents) - men) <= 1.09  # about 104 men to 100 women
+    # Patients by age: none under 35, hypertension far commoner with age.
+    hypertension = [p for p, a in zip(residents, ages, strict=True) if p.hypertension]
+    assert hypertension and min(age_on(p.birth, TODAY) for p in hypertension) >= 35
+    old = [p for p, a in zip(residents, ages, strict=True) if a >= 65]
+    middle = [p for p, a in zip(residents, ages, strict=True) if 35 <= a < 50]
+    rate = lambda group: sum(p.hypertension for p in group) / len(group)  # noqa: E731
+    assert rate(old) > 2 * rate(middle) and 0.25 <= rate(old) <= 0.6
+
+
+def test_reference_figures_count_the_people_the_records_are_for(site, rows):
+    plan = make_plan(site, 12_000, seed=11, today=TODAY, now=NOW)
+    own = population.own_counts(plan.units, plan.years, plan.seed, today=TODAY)
+    records = collections.Counter(r["org_code"] for r in rows if r["form_name"] == "personal_info")
+    for unit in plan.units:
+        # Everyone living there today has their one personal_info record.
+        assert own[unit.code][2026]["population"] == records[unit.code]
+    added = population.subtree_figures(plan.units, own)
+    city = {kind: added[("110000", 2026, kind)] for kind in population.KINDS}
+    assert city["population"] == sum(records.values())
+    assert 0.13 <= city["population_65"] / city["population"] <= 0.17
+    assert 0 < city["live_births"] < 0.015 * city["population"]
+    centre = "110101001"
+    stations = [u.code for u in plan.units if u.code.startswith(centre)]
+    assert len(stations) > 1  # the centre and its stations: the centre's figure covers them
+    assert added[(centre, 2025, "population")] == sum(
+        own[code][2025]["population"] for code in stations
+    )
+
+
+def test_services_keep_the_standard_s_schedules(rows):
+    # Follow-ups about quarterly: a patient's visits a median two to three months apart.
+    visits = collections.defaultdict(list)
+    for d in data_of(rows, "hypertension_followup"):
+        visits[d["record_no"]].append(dt.date.fromisoformat(d["visit_date"]))
+        assert d["mgmt_start_date"] <= d["visit_date"] and d["mgmt_status"] in "1234"
+    gaps = [
+        (b - a).days
+        for days in visits.values()
+        for a, b in zip(sorted(days), sorted(days)[1:], strict=False)
+    ]
+    assert 55 <= statistics.median(gaps) <= 95
+    modes = collections.Counter(
+        d["visit_mode"] for d in data_of(rows, "hypertension_followup")
+    )  # 1 clinic, 2 home, 3 phone: mostly face to face
+    assert modes["1"] + modes["2"] > 0.75 * sum(modes.values())
+    # Infectious disease cards: mostly filed within 24 hours of the diagnosis.
+    cards = data_of(rows, "infectious_disease_report")
+    assert cards
+    delays = [
+        dt.datetime.fromisoformat(d["report_time"]) - dt.datetime.fromisoformat(d["diagnosis_time"])
+        for d in cards
+    ]
+    assert all(delay >= dt.timedelta(0) for delay in delays)
+    assert sum(delay <= dt.timedelta(hours=24) for delay in delays) >= 0.8 * len(cards)
+    # Health checks: the 65+ items for those 65 and over.
+    checks = data_of(rows, "health_check")
+    assert sum(d["age"] >= 65 for d in checks) > 0.4 * len(checks)
+    assert all(d["sex"] in ("1", "2") for d in checks)
+
+
+def test_a_small_run_makes_people_not_questionnaires(site):
+    plan = make_plan(site, 400, seed=5, today=TODAY, now=NOW)  # 96 units, 3 survey years
+    assert "baseline_institution" in plan.skipped
+    rows = [row for batch in batches(plan) for row in batch]
+    assert 300 <= len(rows) <= 500
+    assert not any(r["form_name"] == "baseline_institution" for r in rows)
+    assert sum(r["form_name"] == "personal_info" for r in rows) > 50
+    bigger = make_plan(site, 1000, seed=5, today=TODAY, now=NOW)
+    assert "baseline_institution" not in bigger.skipped
