@@ -154,7 +154,7 @@ def make_total(columns: list[Column], rows: list[Row], label: str, code: str = "
     numerator and denominator (a rate is never summed; without its sources it is None)."""
     sums: list[Value] = []
     for i, column in enumerate(columns):
-        present = [r.values[i] for r in rows if r.values[i] is not None]
+        present: list[float] = [v for r in rows if (v := r.values[i]) is not None]
         sums.append(None if column.kind == RATE or not present else sum(present))
     return Row(code=code, label=label, values=fill_rates(columns, sums))
 

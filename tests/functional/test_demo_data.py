@@ -153,7 +153,9 @@ def test_init_demo_fills_an_empty_portal_once(tmp_path, monkeypatch, capsys):
     assert cli.main(["init", ini, "--demo"]) == 0
     out = capsys.readouterr().out
     made = int(re.search(r"Added ([\d,]+) synthetic demo submissions", out).group(1))
-    assert "over the last 24 months (a population of" in out and 150 <= made <= 250
+    # A population sized to give about the number asked for: how many records its people
+    # make varies with the day the demo is made for.
+    assert "over the last 24 months (a population of" in out and 100 <= made <= 300
     rows = submissions(settings)
     assert len(rows) == made
     # Stored as the models read them: timestamps and values parse.
