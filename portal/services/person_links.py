@@ -32,12 +32,14 @@ def check(
     clean: dict[str, Any],
     errors: dict[str, Any],
     exclude_id: str | None = None,
+    previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """`errors` with the links' problems added (a new dict; `errors` is not changed): on
     `record_no` when a person-level record names no personal information record of
-    `unit_code`, or a personal information record repeats one; on `period` when the unit
-    has answered a once-a-period form for it. `exclude_id` is the record being edited.
-    Values that already have an error are not looked up."""
+    `unit_code`, or a personal information record repeats one, or changes the number that
+    the person's other records name; on `period` when the unit has answered a
+    once-a-period form for it. `exclude_id` is the record being edited and `previous` its
+    values as submitted before. Values that already have an error are not looked up."""
     definition = current.definition
     problems: dict[str, Any] = {}
     record_no = clean.get(RECORD_NO)
@@ -46,7 +48,20 @@ def check(
         and RECORD_NO not in errors
         and definition.get_field(RECORD_NO) is not None
     ):
-        if definition.name == PERSONAL_INFO:
+        old = (previous or {}).get(RECORD_NO)
+        if (
+            definition.name == PERSONAL_INFO
+            and isinstance(old, str)
+            and old != record_no
+            and _named_elsewhere(request, unit_code, old)
+        ):
+            problems[RECORD_NO] = _(
+                "person_link_renumbered",
+                default="Other records of this person name the health record number "
+                "${old}: it cannot change while they do.",
+                mapping={"old": old},
+            )
+        elif definition.name == PERSONAL_INFO:
             if _exists(request, PERSONAL_INFO, unit_code, exclude_id, record_no=record_no):
                 problems[RECORD_NO] = _(
                     "person_link_duplicate",
@@ -76,6 +91,22 @@ def record_no_of(dbsession):
     if dbsession.get_bind().dialect.name == "postgresql":
         return Submission.data.op("->>")(literal_column("'record_no'"))
     return literal_column("json_extract(submissions.data, '$.record_no')")
+
+
+def _named_elsewhere(request, unit_code: str, record_no: str) -> bool:
+    """Whether a record of the unit (not a draft) other than personal information names
+    this health record number."""
+    found = request.dbsession.scalar(
+        select(Submission.id)
+        .where(
+            Submission.org_code == unit_code,
+            Submission.form_name != PERSONAL_INFO,
+            Submission.status != workflow.DRAFT,
+            record_no_of(request.dbsession) == record_no,
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 def _exists(

@@ -621,7 +621,14 @@ def edit(
     clean, errors = current.validator.validate(data, today=today)
     errors = attachments.check(request, current, clean, row.id, errors)
     errors = person_links.check(
-        request, current, row.org_code, period, clean, errors, exclude_id=row.id
+        request,
+        current,
+        row.org_code,
+        period,
+        clean,
+        errors,
+        exclude_id=row.id,
+        previous=row.data if row.status != "draft" else None,
     )
     problem = (
         None

@@ -181,3 +181,36 @@ def test_a_second_baseline_questionnaire_for_the_year_is_refused_by_page(testapp
     assert "请修改已提交的问卷" in page.text
     assert page.forms["entry"]["org_name"].value == institution()["org_name"]
     assert count(testapp, "baseline_institution") == 1
+
+
+def test_a_record_number_other_records_name_cannot_change(checked, testapp):
+    staff = api_token(testapp, "staff")
+    person = register_person(testapp)
+    renumbered = personal_info("11010100100100003")
+    # Nobody names it yet: a typo in the number may be corrected.
+    checked(
+        "put_json",
+        f"/api/v1/submissions/{person}",
+        200,
+        headers=bearer(staff),
+        params={"data": renumbered, "revision": 1},
+    )
+    post(checked, staff, "hypertension_followup", followup("11010100100100003"), 201)
+    # Now a follow-up names it: changing it would orphan the follow-up.
+    res = checked(
+        "put_json",
+        f"/api/v1/submissions/{person}",
+        422,
+        headers=bearer(staff),
+        params={"data": personal_info(), "revision": 2},
+    )
+    assert list(res.json["errors"]) == ["record_no"]
+    assert "11010100100100003" in res.json["errors"]["record_no"]
+    # Other edits of the record are still taken.
+    checked(
+        "put_json",
+        f"/api/v1/submissions/{person}",
+        200,
+        headers=bearer(staff),
+        params={"data": {**renumbered, "phone": "13900000000"}, "revision": 2},
+    )
