@@ -295,6 +295,16 @@ class Reports(Folder):
     # The disaggregations the indicators may be kept by (reports.indicators.Dimension).
     dimensions_json = "[]"
 
+    def org_scope(self):
+        """The reports serve the whole tree: editing them takes a role at its top."""
+        site = self.__parent__
+        return next((unit for unit in site.values() if isinstance(unit, OrgUnit)), None)
+
+    def __acl__(self):
+        from portal.security import reports_acl
+
+        return reports_acl()
+
     def __init__(self):
         super().__init__()
         self.indicators_json = "[]"

@@ -42,7 +42,9 @@ def includeme(config):
     config.add_route("api_job_status", "/api/v1/jobs/{id}/status")
     config.add_route("job", "/jobs/{id}")
     config.add_route("reports", "/reports")
+    config.add_route("report_indicators", "/reports/indicators")  # before /reports/{name}
     config.add_route("report", "/reports/{name}")
+    config.add_route("report_edit", "/reports/{name}/edit")
     config.add_route("report_download", "/reports/{name}/download")
     config.add_route("api_attachments", "/api/v1/attachments")
     config.add_route("api_attachment", "/api/v1/attachments/{id}")

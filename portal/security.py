@@ -178,6 +178,12 @@ def forms_acl() -> list:
     return [(Allow, ROLE_HOLDER, P.FORM_VIEW), *site_acl()]
 
 
+def reports_acl() -> list:
+    """The report definitions and indicators: the permissions of the roles held at the top
+    of the tree (the reports' org scope), like the forms'."""
+    return site_acl()
+
+
 @dataclass
 class Identity:
     login: str

@@ -187,6 +187,7 @@ def close_app_registry(registry):
 def initialise(settings, demo=True):
     """What `portal init --demo` does, on the given storage."""
     from portal.models import get_tm_session
+    from portal.services import aggregates
     from portal.services.setup import ensure_site, migrate, mirror_units, populate
 
     config = make_config(settings)
@@ -199,7 +200,9 @@ def initialise(settings, demo=True):
             conn = db.open(transaction_manager=tm)
             site, _applied = ensure_site(conn.root())
             populate(site, demo=demo)
-            mirror_units(conn.root(), get_tm_session(registry.dbsession_factory, tm))
+            dbsession = get_tm_session(registry.dbsession_factory, tm)
+            mirror_units(conn.root(), dbsession)
+            aggregates.ensure_current(dbsession, site, registry)
         conn.close()
     finally:
         close_app_registry(registry)

@@ -248,6 +248,15 @@ _LOCK_ENTITY = text(
 )
 
 
+def _wait_for_rebuild(dbsession) -> None:
+    """On PostgreSQL, before a change reads anything kept: wait while a rebuild runs (it
+    holds report_aggregates in EXCLUSIVE mode), so that the change applies to the rebuilt
+    sums. The ROW EXCLUSIVE mode taken here is what its writes take anyway, and changes do
+    not wait for each other on it. SQLite's writers take turns already."""
+    if _needs_entity_locks(dbsession):
+        dbsession.execute(text("LOCK TABLE report_aggregates IN ROW EXCLUSIVE MODE"))
+
+
 def _needs_entity_locks(dbsession) -> bool:
     """Whether concurrent changes of one entity must take turns through report_entities.
     SQLite's writers take turns already: by the time the contributions are read, the
@@ -287,6 +296,7 @@ def record_changed(
     # own execute adds a good part of the cost on this path, which every submission takes.
     # (The change of the submission itself has marked the session changed already.)
     dbsession = dbsession.connection() if isinstance(dbsession, Session) else dbsession
+    _wait_for_rebuild(dbsession)
     # A record that did not exist before has no stored fact to look up.
     old_facts = _stored_facts(dbsession, sorted({b.id for b, _a in changes if b is not None}))
     deltas = _Deltas()
@@ -413,6 +423,7 @@ def units_moved(dbsession, moves: Sequence[tuple[str, str]]) -> None:
     moves = [(old, new) for old, new in moves if old != new]
     if not moves:
         return
+    _wait_for_rebuild(dbsession)
     units = [ind.ancestors(new)[-1] for _old, new in moves]
     sums: dict[str, dict[tuple[str, str], tuple[int, float]]] = {}
     table = ReportAggregate.__table__
@@ -476,6 +487,12 @@ def _all_records(dbsession, batch: int = 5_000) -> Iterable[Record]:
 def rebuild(dbsession, catalogue: Catalogue, progress=None) -> int:
     """Recompute every aggregate, fact and contribution from the submissions, in the
     session's transaction. Returns how many records were read."""
+    if _needs_entity_locks(dbsession):
+        # Changes of submissions wait until this transaction ends (`_wait_for_rebuild`):
+        # one that reached its aggregates first has committed by the time the lock is
+        # granted (and is read below); one that has not applies its change on top of the
+        # rebuilt sums. SQLite: the first delete below takes the one write lock.
+        dbsession.execute(text("LOCK TABLE report_aggregates IN EXCLUSIVE MODE"))
     for table in (ReportAggregate, ReportContribution, ReportEntity, ReportFact):
         dbsession.execute(delete(table))
     paths = dict(dbsession.execute(select(UnitPath.code, UnitPath.path)).all())
@@ -546,6 +563,16 @@ def ensure_current(dbsession, site, registry=None, progress=None) -> int | None:
     if stored_fingerprint(dbsession) == getattr(catalogue, "fingerprint", ""):
         return None
     return rebuild(dbsession, catalogue, progress=progress)
+
+
+def is_current(dbsession, site, registry=None) -> bool:
+    """Whether the kept aggregates were kept for the site's indicators and dimensions as
+    they are now (not after an admin changed them, until the rebuild that follows). Never
+    built is current only while there is nothing to count."""
+    stored = stored_fingerprint(dbsession)
+    if stored is None:
+        return dbsession.scalar(select(Submission.id).limit(1)) is None
+    return stored == getattr(catalogue_of(site, registry), "fingerprint", "")
 
 
 def stored_fingerprint(dbsession) -> str | None:

@@ -116,11 +116,14 @@ class Jobs:
         title: str,
         work: Work,
         wait: float | None = None,
+        commit: bool = False,
     ) -> Output | Status:
         """Run `work` for the request's user: its output if it is done within `wait`
         seconds, else the status of the job it became. Call it before the request writes
         to SQL (SQLite has one writer, and a detached job's row is written at once).
-        Raises JobLimit, or JobFailed when the work failed within the wait."""
+        Work that writes (`commit`) has its transaction committed when it returns; any
+        other work's is rolled back. Raises JobLimit, or JobFailed when the work failed
+        within the wait."""
         owner = request.identity.login if request.identity is not None else ""
         job = _Job(str(uuid.uuid4()), kind, owner, title[:255])
         with self._lock:
@@ -131,7 +134,7 @@ class Jobs:
             self._jobs[job.id] = job
         language = request.locale_name
         base_url = request.application_url
-        self._executor.submit(self._execute, job, work, language, base_url)
+        self._executor.submit(self._execute, job, work, language, base_url, commit)
         job.ready.wait(self.wait if wait is None else wait)
         with job.lock:
             if job.ready.is_set():
@@ -143,12 +146,41 @@ class Jobs:
             self._insert(job)
         return Status(job.id, kind, job.title, RUNNING, job.progress, utcnow())
 
+    def run_after_commit(
+        self, request, kind: str, title: str, work: Work, commit: bool = False
+    ) -> Status:
+        """Run `work` as a job once the request's transaction has committed (work that must
+        see what the request changed); if it aborts, the job fails at once. The job's row
+        is written now, so that its page can be shown straight away."""
+        owner = request.identity.login if request.identity is not None else ""
+        job = _Job(str(uuid.uuid4()), kind, owner, title[:255], detached=True)
+        with self._lock:
+            if sum(1 for j in self._jobs.values() if j.owner == owner) >= self.per_user:
+                raise JobLimit(per_user=True)
+            self._jobs[job.id] = job
+        self._insert(job)
+        language, base_url = request.locale_name, request.application_url
+
+        def after(committed: bool) -> None:
+            if committed:
+                self._executor.submit(self._execute, job, work, language, base_url, commit)
+            else:
+                with job.lock:
+                    job.ready.set()
+                    self._finish(job)
+                    self._forget(job)
+
+        request.tm.get().addAfterCommitHook(after)
+        return Status(job.id, kind, job.title, RUNNING, 0.0, utcnow())
+
     def _forget(self, job: _Job) -> None:
         with self._lock:
             self._jobs.pop(job.id, None)
 
     # -- the worker ----------------------------------------------------------------------
-    def _execute(self, job: _Job, work: Work, language: str, base_url: str) -> None:
+    def _execute(
+        self, job: _Job, work: Work, language: str, base_url: str, commit: bool = False
+    ) -> None:
         output = None
         try:
             request = Request.blank("/", base_url=base_url)
@@ -159,10 +191,15 @@ class Jobs:
             try:
                 apply_request_extensions(request)
                 request.tm.begin()  # before the site is read (an explicit manager)
+                committed = False
                 try:
                     output = work(request, lambda fraction: self._progress(job, fraction))
+                    if commit:
+                        request.tm.commit()
+                        committed = True
                 finally:
-                    request.tm.abort()  # the work reads; whatever it wrote is not kept
+                    if not committed:
+                        request.tm.abort()  # work that only reads keeps nothing
             finally:
                 request._process_finished_callbacks()
                 context.end()

@@ -17,6 +17,7 @@ from sqlalchemy import and_, func, not_, select
 from forms import periods
 from portal.models import ReportAggregate
 from portal.resources import OrgUnit
+from portal.services import aggregates
 from portal.services.reference import figures as reference_figures
 from reports.indicators import dimension_key as ind_dimension_key
 
@@ -264,11 +265,14 @@ def build(
     period: str,
     language: str = "zh",
     disaggregate: str | None = None,
+    registry=None,
 ) -> Result:
     """The report for `org` (its children as rows) and `period`; with `disaggregate` (one of
     the definition's `disaggregations`), the figures that can be are also given for each
     category of that dimension, in columns of their own after the whole's."""
     check_period(period)
+    if not aggregates.is_current(dbsession, site, registry):
+        raise ReportError("stale", "report_stale")
     dimension = None
     if disaggregate:
         found = [d for d in disaggregations(site, definition) if d["name"] == disaggregate]

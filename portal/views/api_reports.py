@@ -10,7 +10,7 @@ from forms.periods import beijing_today
 from portal import audit
 from portal.i18n import forms_language
 from portal.security import Permission
-from portal.services import jobs, report_tables, reports
+from portal.services import aggregates, jobs, report_tables, reports
 from portal.services.submissions import scope_paths
 from portal.views.api import json_error
 from portal.views.jobs import answer_api, too_many
@@ -75,6 +75,14 @@ def get_report(request):
         return json_error(
             request, 400, "period must be a month (2026-10), a quarter (2026-Q3) or a year (2026)"
         )
+    if not aggregates.is_current(request.dbsession, request.root_site, request.registry):
+        request.response.headers["Retry-After"] = "60"
+        return json_error(
+            request,
+            503,
+            "the report figures are being recomputed after a change of the report "
+            "definitions; try again in a few minutes",
+        )
     if fmt != "json":
         outcome = start_download(request, name, unit.code, period, fmt, disaggregate)
         if isinstance(outcome, str):
@@ -89,6 +97,7 @@ def get_report(request):
         period,
         language,
         disaggregate=disaggregate,
+        registry=request.registry,
     )
     audit_report(request, "report.read", name, unit, period, fmt, disaggregate)
     return reports.as_json(result)
@@ -121,7 +130,14 @@ def start_download(request, name, org, period, fmt, disaggregate=None, wait=None
         definition = site["reports"][name].definition()
         unit = site.unit_by_code(org)
         result = reports.build(
-            worker.dbsession, site, definition, unit, period, language, disaggregate=disaggregate
+            worker.dbsession,
+            site,
+            definition,
+            unit,
+            period,
+            language,
+            disaggregate=disaggregate,
+            registry=worker.registry,
         )
         progress(0.5)
         return report_tables.render(worker, result, fmt)

@@ -15,7 +15,7 @@ from pyramid.view import view_config
 from forms.periods import beijing_today, recent
 from portal.i18n import _, forms_language
 from portal.security import Permission
-from portal.services import report_tables, reports
+from portal.services import aggregates, report_tables, reports
 from portal.views.api_reports import audit_report, default_org, start_download
 from portal.views.common import FLASH_QUEUE
 from portal.views.jobs import answer_page
@@ -55,7 +55,8 @@ def report_list(request):
                 "notes": [reports.text(n, language) for n in definition.get("notes", [])][:1],
             }
         )
-    return {"items": items, "top": top, "active_nav": "reports"}
+    can_edit = request.has_permission(Permission.REPORT_EDIT, folder)
+    return {"items": items, "top": top, "can_edit": bool(can_edit), "active_nav": "reports"}
 
 
 def _chooser(request, top, current) -> list:
@@ -152,10 +153,16 @@ def report_page(request):
         "downloads": [],
         "missing": [],
         "missing_count": 0,
+        "stale": False,
         "active_nav": "reports",
     }
     if errors:
         request.response.status_int = 400
+        return page
+    if not aggregates.is_current(request.dbsession, site, request.registry):
+        request.response.status_int = 503
+        request.response.headers["Retry-After"] = "60"
+        page["stale"] = True
         return page
     result = reports.build(
         request.dbsession,
@@ -165,6 +172,7 @@ def report_page(request):
         form["period"],
         language,
         disaggregate=form["disaggregate"] or None,
+        registry=request.registry,
     )
 
     def link(code):
