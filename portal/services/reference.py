@@ -98,28 +98,44 @@ def figure_details(
     found: dict[str, dict[str, Figure]] = {code: {} for code in paths}
     if not paths or not kinds:
         return found
-    # One query: the year's entered values in the subtrees asked about, by unit path.
     values, unit_paths = ReferenceValue.__table__, UnitPath.__table__
+    # First the units' own values: where every unit asked about has its own (the usual
+    # case, and the demo's), nothing below them need be read.
+    own = dbsession.execute(
+        select(values.c.org_code, values.c.kind, values.c.value).where(
+            values.c.year == year,
+            values.c.kind.in_(kinds),
+            values.c.org_code.in_(sorted(paths)),
+        )
+    ).all()
+    for code, kind, value in own:
+        found[code][kind] = Figure(value, own=True)
+    wanting = {code: [k for k in kinds if k not in found[code]] for code in paths}
+    wanting = {code: missing for code, missing in wanting.items() if missing}
+    if not wanting:
+        return found
+    # Then one query: the year's entered values in the subtrees still wanting, by path.
     dialect = dbsession.get_bind().dialect.name
     rows = dbsession.execute(
         select(unit_paths.c.path, values.c.kind, values.c.value)
         .join(unit_paths, unit_paths.c.code == values.c.org_code)
         .where(
             values.c.year == year,
-            values.c.kind.in_(kinds),
-            in_subtrees(unit_paths.c.path, sorted(set(paths.values())), dialect),
+            values.c.kind.in_(sorted({k for missing in wanting.values() for k in missing})),
+            in_subtrees(unit_paths.c.path, sorted({paths[code] for code in wanting}), dialect),
         )
     ).all()
     by_kind: dict[str, list[tuple[str, float]]] = {}
     for path, kind, value in rows:
         by_kind.setdefault(kind, []).append((path, value))
-    for kind in kinds:
-        entered = sorted(by_kind.get(kind, ()))
+    for kind, pairs in by_kind.items():
+        entered = sorted(pairs)
         sorted_paths = [path for path, _value in entered]
-        for code, path in paths.items():
-            figure = _figure(entered, sorted_paths, path)
-            if figure is not None:
-                found[code][kind] = figure
+        for code, missing in wanting.items():
+            if kind in missing:
+                figure = _figure(entered, sorted_paths, paths[code])
+                if figure is not None:
+                    found[code][kind] = figure
     return found
 
 
