@@ -75,13 +75,38 @@ def test_evolve_runs_each_step_once():
         "step0003_attachments",
         "step0004_reports",
         "step0005_report_dimensions",
+        "step0006_report_indicators_v2",
     ]
-    assert site.evolve_version == latest_version() == 5
+    assert site.evolve_version == latest_version() == 6
     assert hasattr(site, "units") and "accounts" in site and "forms" in site
     assert "public-health-kpi" in site["reports"] and site["reports"].indicator_dicts()
     assert {d["name"] for d in site["reports"].dimension_dicts()} == {"sex", "age_band"}
     kpi = site["reports"]["public-health-kpi"].definition()
     assert kpi["disaggregations"] == ["sex", "age_band"]
+
+
+def test_a_site_from_before_form_version_2_gets_the_new_rules_unless_changed():
+    from reports import builtin
+
+    site = Site()
+    evolve(site)
+    folder = site["reports"]
+    old = {"early_registered": "${gest_weeks} < 13", "newborns_visited": None}
+    edited = "${gest_weeks} < 12"  # an admin's own rule
+    folder.set_indicators(
+        [
+            {**i, "filter": old.get(i["name"], i.get("filter"))}
+            if i["name"] != "early_registered"
+            else {**i, "filter": edited}
+            for i in folder.indicator_dicts()
+        ]
+    )
+    site.evolve_version = 5
+    assert evolve(site) == ["step0006_report_indicators_v2"]
+    by_name = {i["name"]: i for i in folder.indicator_dicts()}
+    shipped = {i["name"]: i for i in builtin.INDICATORS}
+    assert by_name["newborns_visited"]["filter"] == shipped["newborns_visited"]["filter"]
+    assert by_name["early_registered"]["filter"] == edited
     assert len(site["attachments"]) == 0 and len(site["attachments"].pending) == 0
     assert evolve(site) == []
 
