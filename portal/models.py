@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     and_,
     engine_from_config,
@@ -231,10 +232,13 @@ class ReportAggregate(Base):
     transaction as every change of a submission (portal/services/aggregates.py)."""
 
     __tablename__ = "report_aggregates"
+    # Key before period: a report reads a few keys of a few units, over one period or (the
+    # records held) every period up to its end, which is then one run of the index.
+    __table_args__ = (PrimaryKeyConstraint("org_code", "key", "period"),)
 
-    org_code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    period: Mapped[str] = mapped_column(String(16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(96), primary_key=True)
+    org_code: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(96))
     n: Mapped[int] = mapped_column(Integer)
     total: Mapped[float] = mapped_column(Float)
 

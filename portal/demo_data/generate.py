@@ -323,8 +323,8 @@ def block_events(seed, unit: Unit, number: int, size: int, window: Window):
             starts = [d for d in (resident.htn_start, resident.dm_start) if d is not None]
             latest = min([today, *starts, *(day for _form, day, _event in events)])
             earliest = max(resident.birth, RECORDS_SINCE)
-            if earliest > latest:
-                earliest = resident.birth
+            if earliest > latest:  # managed from before the records began: made that day
+                earliest = latest
             recorded = earliest + dt.timedelta(days=below(events_rng, (latest - earliest).days + 1))
         else:
             recorded, events = child_events(events_rng, resident, window)

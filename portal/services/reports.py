@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import and_, func, not_, select
+from sqlalchemy import and_, func, or_, select
 
 from forms import periods
 from portal.models import ReportAggregate
@@ -144,19 +144,31 @@ def _read(dbsession, codes: set[str], period: str, keys: set[str]) -> dict:
 
 
 def _read_cumulative(dbsession, codes: set[str], period: str, keys: set[str]) -> dict:
-    """Sums over every month up to the period's end (records held, not made in it)."""
+    """Sums of everything whose period ended by the period's end (records held, not made
+    in it). Rather than every month since the first record, it reads the whole years
+    before, the whole quarters of the year before, and the months of the quarter so far:
+    at most a row per year and six more per unit and key, however long the history."""
     table = ReportAggregate.__table__
     if not keys or not codes:
         return {}
     end = periods.period_end(period)
+    quarters_done = end.month // 3  # quarters of the year that have ended by `end`
+    if quarters_done == 4:
+        this_year = [f"{end.year:04d}"]
+    else:
+        this_year = [f"{end.year:04d}-Q{q}" for q in range(1, quarters_done + 1)] + [
+            f"{end.year:04d}-{m:02d}" for m in range(quarters_done * 3 + 1, end.month + 1)
+        ]
+    period_column = table.c.period
     query = (
         select(table.c.org_code, table.c.key, func.sum(table.c.n), func.sum(table.c.total))
         .where(
             table.c.org_code.in_(sorted(codes)),
             table.c.key.in_(sorted(keys)),
-            func.length(table.c.period) == 7,
-            not_(table.c.period.contains("Q")),
-            and_(table.c.period <= f"{end.year:04d}-{end.month:02d}"),
+            or_(
+                and_(func.length(period_column) == 4, period_column < f"{end.year:04d}"),
+                period_column.in_(this_year),
+            ),
         )
         .group_by(table.c.org_code, table.c.key)
     )

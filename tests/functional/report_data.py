@@ -10,7 +10,8 @@ from tests.conftest import sql
 
 
 def add_records(testapp, rows: list[dict]) -> None:
-    """Rows written as the bulk writers write them: the rows, then the record seam."""
+    """Rows written as the bulk writers write them: the rows, then the record seam. A row
+    is {"form", "org", "data"} and optionally "period" and "created" (UTC, naive)."""
     registry = testapp.app.registry
     conn = registry.zodb.open()
     try:
@@ -26,8 +27,8 @@ def add_records(testapp, rows: list[dict]) -> None:
                     period=row.get("period"),
                     status="submitted",
                     author="staff",
-                    created=dt.datetime(2026, 11, 2, 2, 0),
-                    updated=dt.datetime(2026, 11, 2, 2, 0),
+                    created=row.get("created", dt.datetime(2026, 11, 2, 2, 0)),
+                    updated=row.get("created", dt.datetime(2026, 11, 2, 2, 0)),
                     client_id=str(uuid.uuid4()),
                     data=row["data"],
                 )

@@ -1,7 +1,10 @@
 """The reports API: the list, a report's JSON for a unit and a period, scope and bad input."""
 
+import datetime as dt
+
 from sqlalchemy import insert
 
+from forms import periods
 from portal.models import ReferenceValue, utcnow
 from tests.conftest import audit_rows, sql
 from tests.functional.report_data import add_records, visits
@@ -99,6 +102,40 @@ def test_kpi_rates_use_reference_figures_and_are_null_without_a_denominator(
     assert rows["110101001"][rate] == 0.0
     managed = keys.index("hypertension_managed.rate")
     assert report["total"][managed] is None  # no patients: no rate
+
+
+def test_records_held_are_those_made_by_the_end_of_the_period(checked, testapp, tokens):
+    made = [
+        dt.datetime(2019, 3, 1, 2),
+        dt.datetime(2024, 5, 10, 2),
+        dt.datetime(2025, 12, 31, 15, 30),  # 1 January 2026 in Beijing
+        dt.datetime(2026, 2, 10, 2),
+        dt.datetime(2026, 5, 3, 2),
+        dt.datetime(2026, 7, 15, 2),
+        dt.datetime(2026, 8, 20, 2),
+        dt.datetime(2026, 11, 2, 2),
+    ]
+    add_records(
+        testapp,
+        [
+            {"form": "personal_info", "org": "110101001001", "created": when, "data": {}}
+            for when in made
+        ],
+    )
+    beijing_days = [(when + dt.timedelta(hours=8)).date() for when in made]
+    for period in ("2019", "2024-Q1", "2025", "2026-Q1", "2026-05", "2026-07", "2026-08", "2026"):
+        report = checked(
+            "get",
+            "/api/v1/reports/public-health-kpi",
+            200,
+            headers=tokens["dongcheng"],
+            params={"org": "110101", "period": period},
+        ).json
+        held = [c["key"] for c in report["columns"]].index("health_records.num")
+        expected = sum(day <= periods.period_end(period) for day in beijing_days)
+        assert report["total"][held] == expected, period
+        rows = {r["org"]: r["values"][held] for r in report["rows"]}
+        assert rows["110101001"] == expected and rows["110101002"] == 0
 
 
 def test_reports_outside_ones_scope_and_bad_input_are_refused(checked, tokens):
