@@ -27,6 +27,7 @@ DEMO_ACCOUNTS = [
     ("city", "市级管理员", "110000", "city_manager"),
     ("dongcheng", "东城区管理员", "110101", "district_manager"),
     ("xicheng", "西城区管理员", "110102", "district_manager"),
+    ("centre", "东城区中心负责人", "110101001", "centre_manager"),
     ("staff", "东城区中心调查员", "110101001", "centre_staff"),
     ("station", "东城区站点调查员", "110101001001", "station_staff"),
     ("hospital", "医院转诊员", "110101901", "referral_desk"),

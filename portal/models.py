@@ -1,7 +1,8 @@
 """SQL storage: the engine, the per-request session joined to request.tm, and the tables.
 
 SQL holds what grows without bound: the audit log, login sessions, API tokens, the
-submissions and their revisions (later workflow history too); and a mirror of each org
+submissions and their revisions, their workflow history, review queries and period
+approvals; and a mirror of each org
 unit's path, which submissions copy. The schema is owned by
 Alembic (portal/alembic); these classes must match it, which a test checks.
 """
@@ -25,6 +26,7 @@ from sqlalchemy import (
     MetaData,
     PrimaryKeyConstraint,
     String,
+    Text,
     and_,
     engine_from_config,
     event,
@@ -133,6 +135,9 @@ class Submission(Base):
     # The client's idempotency key: a retried POST finds the submission it already made.
     client_id: Mapped[str] = mapped_column(String(64), unique=True)
     data: Mapped[dict] = mapped_column(JSONData)
+    # The levels of its review chain that have approved it, in order ("centre,district");
+    # empty until the first approval (workflows: a record with any is locked for staff).
+    approved_levels: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class SubmissionRevision(Base):
@@ -156,6 +161,79 @@ class SubmissionRevision(Base):
     data: Mapped[dict] = mapped_column(JSONData)
     saved_by: Mapped[str] = mapped_column(String(64))
     saved: Mapped[dt.datetime] = mapped_column(DateTime)
+
+
+class WorkflowEntry(Base):
+    """One transition of a record's workflow (a submission's review, a referral): who took
+    it, when, from which state to which, at which level of the chain, and why. Written in
+    the same transaction as the state it records; never changed."""
+
+    __tablename__ = "workflow_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subject_type: Mapped[str] = mapped_column(String(16))  # "submission", "referral"
+    subject_id: Mapped[str] = mapped_column(String(36))
+    workflow: Mapped[str] = mapped_column(String(32))
+    transition: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    level: Mapped[str | None] = mapped_column(String(16))
+    approved_levels: Mapped[str] = mapped_column(String(64))  # after the transition
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class PeriodApproval(Base):
+    """A manager's approval of a whole (form, period, unit subtree) once its records are
+    final: it locks them, from their own reviewers too. Un-approving keeps the row, with
+    who un-approved it, when and why."""
+
+    __tablename__ = "period_approvals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    form_name: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(16))
+    org_code: Mapped[str] = mapped_column(String(32))
+    org_path: Mapped[str] = mapped_column(String(255))
+    level: Mapped[str] = mapped_column(String(16))
+    approved_by: Mapped[str] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RecordQuery(Base):
+    """A reviewer's query on a record (optionally on one field) asking for a correction:
+    open until the reviewer resolves it; open queries block approval."""
+
+    __tablename__ = "record_queries"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("submissions.id", ondelete="CASCADE")
+    )
+    field: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # open, answered, resolved
+    opened_by: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    org_path: Mapped[str] = mapped_column(String(255))
+
+
+class QueryMessage(Base):
+    """One message of a query's conversation: the question, answers, replies, resolution."""
+
+    __tablename__ = "query_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    query_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("record_queries.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(16))  # open, answer, reply, resolve
+    author: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class UnitPath(Base):
@@ -283,6 +361,34 @@ Index("ix_audit_events_event_ts", AuditEvent.event, AuditEvent.ts)
 Index("ix_audit_events_actor_event_ts", AuditEvent.actor, AuditEvent.event, AuditEvent.ts)
 Index("ix_audit_events_org_path", AuditEvent.org_path, postgresql_ops=_PATTERN_OPS)
 Index("ix_submissions_form_name_period", Submission.form_name, Submission.period)
+Index(
+    "ix_workflow_history_subject",
+    WorkflowEntry.subject_type,
+    WorkflowEntry.subject_id,
+    WorkflowEntry.id,
+)
+Index(
+    "ix_period_approvals_form_name_period",
+    PeriodApproval.form_name,
+    PeriodApproval.period,
+    PeriodApproval.org_path,
+    postgresql_ops=_PATTERN_OPS,
+)
+Index("ix_record_queries_submission_id", RecordQuery.submission_id)
+Index(
+    "ix_record_queries_status_org_path",
+    RecordQuery.status,
+    RecordQuery.org_path,
+    postgresql_ops=_PATTERN_OPS,
+)
+# The inbox: records waiting in a state under a unit.
+Index(
+    "ix_submissions_status_org_path",
+    Submission.status,
+    Submission.org_path,
+    postgresql_ops=_PATTERN_OPS,
+)
+Index("ix_query_messages_query_id", QueryMessage.query_id)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
 # ix_submissions_form_name_org_code_record_no, on (form_name, org_code, the JSON record_no),
 # is an expression index whose expression differs by dialect: migration 0008 makes it, and

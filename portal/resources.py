@@ -231,6 +231,9 @@ class FormResource(Persistent):
 
     __name__ = None
     __parent__ = None
+    # The levels that approve its records, lowest first (portal.services.review); None: the
+    # default for its category. Not part of a version: it applies to records on their way.
+    review_chain: tuple[str, ...] | None = None
 
     def __init__(self, name: str):
         self.name = name
@@ -414,3 +417,28 @@ class Uninitialised:
 def root_factory(request):
     site = request.zodb.root().get("site")
     return site if site is not None else Uninitialised()
+
+
+class SubmissionResource:
+    """A submission (a SQL row) as a resource below its org unit: the context of the views
+    that act on one record, API and pages alike. Its ACL is its unit's roles' permissions
+    (the security policy collects the local roles through `org_scope`), with what the
+    record's workflow state allows: survey staff edit a record only while no reviewer has
+    approved it and its period is open; a reviewer's capacity holds in every state, and the
+    workflow says which transition applies (a refusal with its reason, not a 403)."""
+
+    def __init__(self, row, unit, locked: bool):
+        self.row = row
+        self.unit = unit
+        self.locked = locked
+        self.__name__ = row.id
+        self.__parent__ = unit
+
+    def org_scope(self):
+        return self.unit
+
+    @property
+    def __acl__(self):
+        from portal.security import submission_acl
+
+        return submission_acl(self.locked)

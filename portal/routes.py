@@ -36,6 +36,21 @@ def includeme(config):
     config.add_route("api_form_xlsform", "/api/v1/forms/{name}/xlsform")
     config.add_route("api_form_submissions", "/api/v1/forms/{name}/submissions")
     config.add_route("api_submission", "/api/v1/submissions/{id}")
+    # A record's own routes have the record as their context (its ACL).
+    from portal.views.api_review import record_factory
+
+    config.add_route(
+        "api_submission_transitions",
+        "/api/v1/submissions/{id}/transitions",
+        factory=record_factory,
+    )
+    config.add_route(
+        "api_submission_history", "/api/v1/submissions/{id}/history", factory=record_factory
+    )
+    config.add_route("api_transitions", "/api/v1/transitions")
+    config.add_route("api_inbox", "/api/v1/inbox")
+    config.add_route("api_period_approvals", "/api/v1/period-approvals")
+    config.add_route("api_period_unapprove", "/api/v1/period-approvals/unapprove")
     config.add_route("api_reports", "/api/v1/reports")
     config.add_route("api_report", "/api/v1/reports/{name}")
     config.add_route("api_job", "/api/v1/jobs/{id}")

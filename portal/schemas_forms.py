@@ -184,6 +184,33 @@ class FormSettingsSchema(CSRFSchema):
     )
 
 
+REVIEW_LEVEL_TITLES = {
+    "centre": _("review_level_centre", default="Centre"),
+    "district": _("review_level_district", default="District"),
+    "city": _("review_level_city", default="City"),
+}
+
+
+class ReviewChainSchema(CSRFSchema):
+    """The levels a form's records climb before they are final (lowest first)."""
+
+    chain = Node(
+        colander.Set(),
+        title=_("builder_review_chain", default="Reviewed and approved by"),
+        description=_(
+            "builder_review_chain_help",
+            default="A record climbs these levels in order; the last one makes it final. A "
+            "station's records go through their centre first.",
+        ),
+        widget=deform.widget.CheckboxChoiceWidget(
+            values=list(REVIEW_LEVEL_TITLES.items()), inline=True
+        ),
+        validator=colander.Length(
+            min=1, min_err=_("builder_review_chain_empty", default="Choose at least one level.")
+        ),
+    )
+
+
 class XLSFormImportSchema(CSRFSchema):
     upload = Node(
         deform.FileData(),

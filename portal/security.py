@@ -66,6 +66,13 @@ class Permission(StrEnum):
     # entering, importing or deleting them.
     REFERENCE_VIEW = "reference:view"
     REFERENCE_EDIT = "reference:edit"
+    # Review up the tree: approve, return or reopen a record, and open queries on it, at the
+    # levels of its chain where one holds a manager's role (workflows decide which).
+    SUBMISSION_APPROVE = "submission:approve"
+    # Change a record's values: survey staff, while the workflow leaves it open to them.
+    SUBMISSION_EDIT = "submission:edit"
+    # Approve (and un-approve) a whole form, period and subtree once its records are final.
+    PERIOD_APPROVE = "period:approve"
 
 
 class Refused(Exception):
@@ -84,6 +91,7 @@ class Role(StrEnum):
     AUDITOR = "auditor"
     CITY_MANAGER = "city_manager"
     DISTRICT_MANAGER = "district_manager"
+    CENTRE_MANAGER = "centre_manager"
     CENTRE_STAFF = "centre_staff"
     STATION_STAFF = "station_staff"
     REFERRAL_DESK = "referral_desk"
@@ -114,6 +122,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.ORG_VIEW,
         P.FORM_VIEW,
         P.SUBMISSION_VIEW,
+        P.SUBMISSION_APPROVE,
+        P.PERIOD_APPROVE,
         P.REPORT_VIEW,
         P.REFERENCE_VIEW,
     ),
@@ -121,6 +131,17 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.ORG_VIEW,
         P.FORM_VIEW,
         P.SUBMISSION_VIEW,
+        P.SUBMISSION_APPROVE,
+        P.PERIOD_APPROVE,
+        P.REPORT_VIEW,
+        P.REFERENCE_VIEW,
+    ),
+    # 中心负责人: reviews the records of the centre and its stations.
+    Role.CENTRE_MANAGER: (
+        P.ORG_VIEW,
+        P.FORM_VIEW,
+        P.SUBMISSION_VIEW,
+        P.SUBMISSION_APPROVE,
         P.REPORT_VIEW,
         P.REFERENCE_VIEW,
     ),
@@ -148,6 +169,7 @@ ROLE_UNIT_TYPES: dict[Role, tuple[str, ...] | None] = {
     Role.AUDITOR: None,
     Role.CITY_MANAGER: ("city",),
     Role.DISTRICT_MANAGER: ("district",),
+    Role.CENTRE_MANAGER: ("centre",),
     Role.CENTRE_STAFF: ("centre",),
     Role.STATION_STAFF: ("station",),
     Role.REFERRAL_DESK: ("hospital",),
@@ -158,6 +180,15 @@ ROLE_UNIT_TYPES: dict[Role, tuple[str, ...] | None] = {
 # tree, read wherever they are filled in or reported on, so reading them needs a role
 # somewhere rather than at one unit.
 ROLE_HOLDER = "portal:role-holder"
+
+
+# The review level at which each manager's role reviews: the type of the unit it is granted
+# at (a review chain names levels by unit type).
+REVIEWER_ROLES: dict[str, str] = {
+    Role.CENTRE_MANAGER: "centre",
+    Role.DISTRICT_MANAGER: "district",
+    Role.CITY_MANAGER: "city",
+}
 
 
 def role_principal(role: str) -> str:
@@ -176,6 +207,19 @@ def forms_acl() -> list:
     """The form definitions: everyone with a role reads them; editing follows the roles held
     at the top of the tree (the forms' org scope)."""
     return [(Allow, ROLE_HOLDER, P.FORM_VIEW), *site_acl()]
+
+
+def submission_acl(locked: bool) -> list:
+    """One record's ACL: its unit's roles, and SUBMISSION_EDIT for those who fill records in
+    while the record is not locked by an approval (see portal.resources.SubmissionResource)."""
+    acl = []
+    for role, permissions in ROLE_PERMISSIONS.items():
+        granted = list(permissions)
+        if P.SUBMISSION_CREATE in permissions and not locked:
+            granted.append(P.SUBMISSION_EDIT)
+        acl.append((Allow, role_principal(role), tuple(granted)))
+    acl.append(DENY_ALL)
+    return acl
 
 
 def reports_acl() -> list:

@@ -8,6 +8,7 @@ ROLE_TITLES = {
     "auditor": _("role_auditor", default="Audit administrator"),
     "city_manager": _("role_city_manager", default="City manager"),
     "district_manager": _("role_district_manager", default="District manager"),
+    "centre_manager": _("role_centre_manager", default="Centre manager"),
     "centre_staff": _("role_centre_staff", default="Centre staff"),
     "station_staff": _("role_station_staff", default="Station staff"),
     "referral_desk": _("role_referral_desk", default="Hospital referral desk"),

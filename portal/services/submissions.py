@@ -31,13 +31,21 @@ from portal.models import (
     AuditEvent,
     Submission,
     SubmissionRevision,
+    WorkflowEntry,
     in_subtrees,
     utcnow,
     write,
 )
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission, Refused
-from portal.services import attachments, person_links, record_changes, unit_paths
+from portal.services import (
+    attachments,
+    period_approval,
+    person_links,
+    record_changes,
+    review,
+    unit_paths,
+)
 from portal.services.forms import CompiledVersion, compiled
 from workflows import submission as workflow
 from workflows.history import changed_keys
@@ -85,6 +93,13 @@ class Accepted:
 
 
 # -- periods -------------------------------------------------------------------------------
+# A new record (or one moved) into a period approved for its unit: at the period field.
+PERIOD_APPROVED = _(
+    "submission_period_approved",
+    default="This period has been approved for your unit: no more records can be added to it.",
+)
+
+
 def period_problem(period_type: str, period: Any, today: dt.date):
     """Why `period` does not fit a form with this period type (a translation string), or
     None. Periods that have not begun cannot be reported on."""
@@ -201,6 +216,8 @@ def _store(
         # The same client_id committed by a concurrent request: a retry finds it.
         mark_error_retryable(error)
         raise
+    if status != DRAFT:  # submitted from the draft: the workflow's `submit`
+        request.dbsession.add(WorkflowEntry(**review.submitted_entry(request, row, now)))
     record_changes.records_changed(request, [(before, record_changes.snapshot(row))])
     event = "submission.draft" if status == DRAFT else "submission.create"
     audit.record(
@@ -247,6 +264,10 @@ def submit(
         errors = attachments.check(request, current, clean, original and original.id, errors)
         errors = person_links.check(request, current, unit.code, period, clean, errors)
         problem = period_problem(current.definition.period_type, period, today)
+        if problem is None and period_approval.locked_for_new(
+            request.dbsession, form.name, period, unit
+        ):
+            problem = PERIOD_APPROVED
         if problem is not None:
             errors = {"period": problem, **errors}
         if errors:
@@ -284,6 +305,9 @@ _INSERT_NEW = {
     .returning(Submission.__table__.c.org_path)
     for name, dialect_insert in (("sqlite", sqlite_insert), ("postgresql", postgresql_insert))
 }
+
+
+_INSERT_ENTRY = WorkflowEntry.__table__.insert()
 
 
 def _insert(
@@ -326,6 +350,7 @@ def _insert(
     row = Submission(**values, org_path=org_path)
     make_transient_to_detached(row)
     dbsession.add(row)
+    write(request, _INSERT_ENTRY, review.submitted_entry(request, row, now))
     record_changes.records_changed(request, [(None, record_changes.snapshot(row))])
     audit.record_now(
         request,
@@ -540,6 +565,22 @@ def check_editable(request, row: Submission, unit: OrgUnit | None) -> None:
         raise Refused("only survey staff of the submission's unit may edit it", unit)
     if decision is workflow.Decision.STATE or not workflow.keeps_revisions(row.status):
         raise NotEditable(_not_editable(row.status))
+    if review.is_locked(row):
+        raise NotEditable(
+            _(
+                "submission_edit_reviewed",
+                default="A reviewer has approved this submission: it can no longer be edited. "
+                "Ask the reviewer to reopen it if it must change.",
+            )
+        )
+    if review.period_locked(request.dbsession, row):
+        raise NotEditable(
+            _(
+                "submission_edit_period_approved",
+                default="The period of this submission has been approved: it can no longer be "
+                "edited.",
+            )
+        )
 
 
 def may_revise(request, row: Submission, unit: OrgUnit | None) -> bool:
@@ -635,6 +676,13 @@ def edit(
         if period == row.period
         else period_problem(current.definition.period_type, period, today)
     )
+    if (
+        problem is None
+        and period != row.period
+        and unit is not None
+        and period_approval.locked_for_new(request.dbsession, row.form_name, period, unit)
+    ):
+        problem = PERIOD_APPROVED
     if problem is not None:
         errors = {"period": problem, **errors}
     if errors:

@@ -17,7 +17,7 @@ from portal import audit
 from portal.i18n import _, forms_language, translate
 from portal.security import Permission
 from portal.services import forms as form_service
-from portal.services import submissions
+from portal.services import review, submissions
 from portal.views.api import json_body, json_error
 from portal.views.common import BEIJING, PAGE_RE, PAGE_SIZE, local_time
 
@@ -362,6 +362,7 @@ def get_submission(request):
     request.response.headers["ETag"] = revision_etag(revision)
     return {
         **submission_json(row),
+        **review.state_dict(review.context(request, row)),
         "data": reading.data,
         "masked": reading.masked,
         "revision": revision,

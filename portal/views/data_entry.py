@@ -24,12 +24,13 @@ from forms import display
 from forms import periods as period_lib
 from forms.deform_builder import FormRunner, apply_errors, flatten, take_uploads, unflatten
 from forms.periods import beijing_today
-from portal.i18n import _, forms_language
+from portal.i18n import _, forms_language, translate
 from portal.resources import FormResource, OrgUnit
 from portal.security import Permission
 from portal.services import attachments, submissions
 from portal.services.forms import CompiledVersion, compiled, forms_folder
 from portal.views import attachments as attachment_views
+from portal.views import review as review_pages
 from portal.views.common import (
     PAGE_SIZE,
     FormRenderer,
@@ -53,6 +54,12 @@ STATUS_TITLES = {
     submissions.SUBMITTED: _("entry_status_submitted", default="Submitted"),
     workflow.RETURNED: _("entry_status_returned", default="Returned for correction"),
     workflow.APPROVED: _("entry_status_approved", default="Approved"),
+}
+STATUS_STYLES = {
+    submissions.DRAFT: "text-bg-secondary",
+    submissions.SUBMITTED: "text-bg-primary",
+    workflow.RETURNED: "text-bg-warning",
+    workflow.APPROVED: "text-bg-success",
 }
 # The controls the page adds to the form's own: they are not the form's data.
 ORG, PERIOD, CLIENT_ID = "entry_org", "entry_period", "entry_client_id"
@@ -140,8 +147,8 @@ class DataEntry:
         permission=Permission.SUBMISSION_VIEW,
         renderer="portal:templates/entry_list.pt",
     )
-    def submissions(self):
-        subpath = self.request.subpath
+    def submissions(self, period_error: dict | None = None):
+        subpath = self.request.subpath if period_error is None else ()
         if len(subpath) == 1:
             return self.submission(subpath[0])
         if len(subpath) == 2 and subpath[1] == "edit":
@@ -149,9 +156,15 @@ class DataEntry:
             from portal.views.submission_edit import edit_page
 
             return edit_page(self, subpath[0])
+        if len(subpath) == 2 and subpath[1] == "transition":
+            return review_pages.take(self, subpath[0])
+        if subpath == ("period-approval",):
+            return review_pages.period_action(self)
         if subpath:
             raise HTTPNotFound()
-        request, get = self.request, self.request.GET
+        request = self.request
+        # Re-shown after a refused period approval: the filters came with the form.
+        get = request.GET if period_error is None else request.POST
         forms = published_forms(request)
         titles = {form.name: c.definition.title.get(self.language) for form, c in forms}
         units = {u.code: u for u in self.filter_units()}
@@ -176,6 +189,11 @@ class DataEntry:
             "pager": pager,
             "form_titles": titles,
             "status_titles": STATUS_TITLES,
+            "status_styles": STATUS_STYLES,
+            "level_titles": {
+                level: translate(request.localizer, title)
+                for level, title in review_pages.LEVEL_TITLES.items()
+            },
             "filter_units": list(units.values()),
             "unit_of": site.unit_by_code,
             "chosen": {
@@ -186,6 +204,8 @@ class DataEntry:
             },
             "local_time": local_time,
             "can_fill": request.has_permission(Permission.SUBMISSION_CREATE, self.unit),
+            "period_state": review_pages.period_state(self, form_name, period, period_error),
+            "csrf_token": get_csrf_token(request),
             "active_nav": "submissions",
         }
 
@@ -194,7 +214,7 @@ class DataEntry:
         top = self.unit.level
         return [u for u in self.unit.walk() if u.level <= top + 2]
 
-    def submission(self, submission_id: str):
+    def submission(self, submission_id: str, review_error: dict | None = None):
         try:
             reading = submissions.read(self.request, submission_id)
         except (LookupError, ValueError):
@@ -231,6 +251,7 @@ class DataEntry:
             entry.render_readonly(reading),
             readonly=True,
             masked=reading.masked,
+            review_html=review_pages.panel(self, row, review_error),
             **view_extras(self, reading, current),
         )
 
@@ -423,11 +444,13 @@ class EntryForm:
             "readonly": readonly,
             "masked": masked,
             "status_titles": STATUS_TITLES,
+            "status_styles": STATUS_STYLES,
             "local_time": local_time,
             "active_nav": "submissions" if self.row is not None else "entry",
             "notice": None,
             "edit_url": None,
             "history_html": None,
+            "review_html": None,
             **extra,
         }
         return render_to_response("portal:templates/entry_form.pt", values, request=self.request)

@@ -43,15 +43,18 @@ from portal.schemas_forms import (
     EXPRESSION_ATTRIBUTES,
     LEVEL_TITLES,
     PERIOD_TITLES,
+    REVIEW_LEVEL_TITLES,
     SIZE_UNITS,
     ChoiceListSchema,
     FieldSchema,
     FormSettingsSchema,
     PublishSchema,
+    ReviewChainSchema,
     XLSFormImportSchema,
 )
 from portal.security import Permission
 from portal.services import forms as form_service
+from portal.services import review
 from portal.views.common import FormRenderer, flash, local_time
 
 # Field attributes that are texts in two languages, edited as `<attribute>_zh`/`_en`.
@@ -459,6 +462,7 @@ class FormAdmin(BuilderBase):
             problems=[(p.field, p.attribute, p.message.render(self.language)) for p in problems],
             move_errors=list(move_errors),
             summary=self.summary(definition),
+            review_chain=self.review_text(),
             versions=[
                 {
                     "number": version.number,
@@ -486,6 +490,13 @@ class FormAdmin(BuilderBase):
             levels or "—",
             translate(PERIOD_TITLES.get(definition.period_type, definition.period_type)),
         ]
+
+    def review_text(self) -> str:
+        """The form's review chain in words ("中心 → 区级 → 市级")."""
+        translate = self.request.localizer.translate
+        return " → ".join(
+            translate(REVIEW_LEVEL_TITLES[level]) for level in review.form_chain(self.context)
+        )
 
     @view_config(
         name="settings",
@@ -522,6 +533,43 @@ class FormAdmin(BuilderBase):
         definition.period_type = values["period_type"]
         self.save(definition, "edit_settings")
         flash(self.request, _("builder_settings_saved", default="The settings were saved."))
+        return HTTPSeeOther(self.form_url)
+
+    @view_config(
+        name="review",
+        request_method=("GET", "POST"),
+        renderer="portal:templates/builder_page.pt",
+    )
+    def review_chain(self):
+        """The form's review chain: which levels approve its records, in order. It applies
+        at once (it is not part of a version): records already on their way keep the levels
+        that approved them and climb the new chain from there."""
+        title = _(
+            "builder_review_title",
+            default="Review chain of ${name}",
+            mapping={"name": self.context.name},
+        )
+        form = self.deform(
+            ReviewChainSchema(), _("save", default="Save"), "form-review", self.form_url
+        )
+        if "save" not in self.request.POST:
+            appstruct = {"chain": set(review.form_chain(self.context))}
+            return self.page(title, form, builder_form=self.context, appstruct=appstruct)
+        try:
+            values = form.validate(self.request.POST.items())
+        except deform.ValidationFailure as failure:
+            return self.page(title, failure, builder_form=self.context)
+        chain = tuple(level for level in review.LEVELS if level in values["chain"])
+        before = review.form_chain(self.context)
+        self.context.review_chain = chain
+        audit.record(
+            self.request,
+            "form.review_chain",
+            target=self.context.name,
+            unit=self.context.org_scope(),
+            detail={"before": list(before), "after": list(chain)},
+        )
+        flash(self.request, _("builder_review_saved", default="The review chain was saved."))
         return HTTPSeeOther(self.form_url)
 
     # fields -------------------------------------------------------------------------------

@@ -7,8 +7,10 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from portal import models
+from portal.i18n import forms_language
 from portal.resources import Site
 from portal.security import Permission
+from portal.services import inbox
 from portal.views.common import local_time
 from portal.views.layout import top_units
 
@@ -56,6 +58,36 @@ def unit_counts(units) -> Counter:
     return counts
 
 
+def inbox_rows(request) -> dict:
+    """What waits for the caller, as the home page lists it: counts by kind and the items,
+    each with the page it links to."""
+    waiting = inbox.waiting(request)
+    site = request.root_site
+    rows = []
+    for item in waiting.items:
+        data = item.json()
+        unit = site.unit_by_code(data["org"])
+        if unit is None:
+            continue
+        if data["kind"] == "period":
+            url = request.resource_url(
+                unit, "submissions", query={"form": data["form"], "period": data["period"]}
+            )
+        else:
+            url = request.resource_url(unit, "submissions", data["id"])
+        rows.append({**data, "unit": unit.name, "page_url": url})
+    return {"counts": waiting.counts, "items": rows, "total": sum(waiting.counts.values())}
+
+
+def form_titles(request) -> dict[str, str]:
+    language = forms_language(request)
+    return {
+        form.name: form.latest.definition().title.get(language) or form.name
+        for form in request.root_site["forms"].values()
+        if form.latest is not None
+    }
+
+
 @view_config(context=Site, renderer="portal:templates/home.pt", permission=Permission.HOME)
 def home(request):
     identity = request.identity
@@ -66,6 +98,8 @@ def home(request):
     ]
     units = top_units(request)
     return {
+        "inbox": inbox_rows(request),
+        "form_titles": form_titles(request),
         "grants": grants,
         "units": units,
         "counts": unit_counts(units),

@@ -6,6 +6,7 @@ import webtest
 from sqlalchemy import select
 
 from portal import models
+from portal.demo import DEMO_ACCOUNTS
 from tests.conftest import (
     DEMO_PASSWORD,
     api_token,
@@ -190,9 +191,9 @@ def test_district_admin_sees_only_accounts_homed_in_the_district(testapp):
     testapp.reset()
     login(testapp, "dongcheng")
     page = testapp.get("/110000/110101/accounts")
-    assert listed_logins(page) == {"dongcheng", "staff", "station", "hospital"}
+    assert listed_logins(page) == {"dongcheng", "centre", "staff", "station", "hospital"}
     centre = testapp.get("/110000/110101/110101001/accounts")
-    assert listed_logins(centre) == {"staff", "station"}
+    assert listed_logins(centre) == {"centre", "staff", "station"}
     testapp.get("/110000/110102/accounts", status=403)
     testapp.get("/110000/accounts", status=403)
     testapp.get("/accounts/xicheng/", status=403)
@@ -218,9 +219,9 @@ def test_account_list_searches_and_pages(testapp):
     assert listed_logins(testapp.get("/110000/accounts?status=inactive")) == set()
     res = testapp.get("/110000/accounts?status=bogus")
     assert res.html.select("#status.is-invalid")
-    assert len(listed_logins(res)) == 9  # a bad filter is reported and ignored
+    assert len(listed_logins(res)) == len(DEMO_ACCOUNTS)  # a bad filter is reported, ignored
     everyone = testapp.get("/110000/accounts?page=99")  # past the end: the last page
-    assert len(listed_logins(everyone)) == 9
+    assert len(listed_logins(everyone)) == len(DEMO_ACCOUNTS)
 
 
 def test_account_list_pages_through_many_accounts(testapp):
@@ -239,9 +240,10 @@ def test_account_list_pages_through_many_accounts(testapp):
     first = testapp.get("/110000/accounts")
     assert len(listed_logins(first)) == 50
     summary = first.html.find(id="page-summary").get_text(" ", strip=True)
-    assert "69" in summary
+    total = len(DEMO_ACCOUNTS) + 60
+    assert str(total) in summary
     second = testapp.get("/110000/accounts?page=2")
-    assert len(listed_logins(second)) == 19
+    assert len(listed_logins(second)) == total - 50
     assert not listed_logins(first) & listed_logins(second)
     assert listed_logins(testapp.get("/110000/110105/accounts?q=user05&page=1")) == {
         f"user05{n}" for n in range(10)

@@ -113,6 +113,10 @@ def test_only_survey_staff_fill_in_forms_and_see_personal_fields():
 
     staff = {Role.CENTRE_STAFF, Role.STATION_STAFF}
     assert holders(Permission.SUBMISSION_CREATE) == holders(Permission.SUBMISSION_PII) == staff
-    assert holders(Permission.SUBMISSION_VIEW) == staff | {Role.CITY_MANAGER, Role.DISTRICT_MANAGER}
+    managers = {Role.CITY_MANAGER, Role.DISTRICT_MANAGER, Role.CENTRE_MANAGER}
+    assert holders(Permission.SUBMISSION_VIEW) == staff | managers
+    # Managers review (approve, return, reopen); only district and city approve periods.
+    assert holders(Permission.SUBMISSION_APPROVE) == managers
+    assert holders(Permission.PERIOD_APPROVE) == {Role.CITY_MANAGER, Role.DISTRICT_MANAGER}
     assert holders(Permission.FORM_EDIT) == {Role.SYSADMIN}
     assert holders(Permission.FORM_VIEW) == set(Role)

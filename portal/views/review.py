@@ -1,0 +1,217 @@
+"""Review on a record's page: the panel (its chain, why it was returned, the transitions the
+reader may take, its review history) and the POST that takes a transition
+({unit}/submissions/{id}/transition). The same service as the API (portal.services.review)
+decides, so the page and the API refuse alike."""
+
+from __future__ import annotations
+
+from pyramid.csrf import get_csrf_token
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.renderers import render
+
+from forms import periods as period_lib
+from portal.i18n import _, translate
+from portal.models import Submission
+from portal.schemas_forms import REVIEW_LEVEL_TITLES
+from portal.security import Permission, Refused
+from portal.services import period_approval, review
+from portal.views.common import flash, local_time
+from workflows import engine
+
+LEVEL_TITLES = REVIEW_LEVEL_TITLES
+# Buttons: the way forward is primary, sending back is a warning.
+ACTION_STYLES = {
+    "approve": "btn-success",
+    "return": "btn-outline-warning",
+    "reopen": "btn-outline-secondary",
+    "submit": "btn-primary",
+    "resubmit": "btn-primary",
+}
+
+
+def _title(definition, name: str, language: str) -> str:
+    transition = next((t for t in definition.transitions if t.name == name), None)
+    if transition is None:
+        return name
+    return transition.title.get(language) or transition.title.get("zh") or name
+
+
+def panel(pages, row: Submission, error: dict | None = None) -> str:
+    """The review panel of a record's page. `error`: a refused transition to show, with the
+    comment the reader typed ({"transition", "message", "comment"})."""
+    request, language = pages.request, pages.language
+    ctx = review.context(request, row)
+    definition = review.definition()
+    approved = set(ctx.state.approved)
+    chain = [
+        {
+            "level": level,
+            "title": translate(request.localizer, LEVEL_TITLES.get(level, level)),
+            "approved": level in approved,
+        }
+        for level in ctx.chain
+    ]
+    actions = []
+    for option in review.options(ctx):
+        if not option.allowed and not (error and error.get("transition") == option.name):
+            continue
+        transition = next(t for t in definition.transitions if t.name == option.name)
+        if transition.name == "submit":
+            continue  # drafts are submitted from the form itself
+        mine = error is not None and error.get("transition") == option.name
+        actions.append(
+            {
+                "name": option.name,
+                "title": _title(definition, option.name, language),
+                "url": request.resource_url(pages.unit, "submissions", row.id, "transition"),
+                "comment_required": transition.comment_required,
+                "comment": error.get("comment", "") if mine and error else "",
+                "invalid": error.get("message") if mine and error else None,
+                "style": ACTION_STYLES.get(option.name, "btn-outline-primary"),
+            }
+        )
+    returned = None
+    if row.status == "returned":
+        returned = review.last_comment(request.dbsession, row.id, "return")
+    approval = review.period_approval_of(request.dbsession, row)
+    period_unit = request.root_site.unit_by_code(approval.org_code) if approval else None
+    entries = [
+        {
+            "transition": entry.transition,
+            "title": _title(definition, entry.transition, language),
+            "actor": entry.actor,
+            "at": local_time(entry.at).strftime("%Y-%m-%d %H:%M"),
+            "level": translate(request.localizer, LEVEL_TITLES[entry.level])
+            if entry.level in LEVEL_TITLES
+            else None,
+            "comment": entry.comment,
+        }
+        for entry in review.history(request.dbsession, row.id)
+    ]
+    error_text = error.get("message") if error and not error.get("at_field") else None
+    return render(
+        "portal:templates/review_panel.pt",
+        {
+            "chain": chain,
+            "locked": review.is_locked(row),
+            "period_approval": period_unit.name if period_unit is not None else None,
+            "returned": returned,
+            "actions": actions,
+            "entries": list(reversed(entries)),
+            "error": error_text,
+            "csrf_token": get_csrf_token(request),
+        },
+        request,
+    )
+
+
+def take(pages, submission_id: str):
+    """POST {unit}/submissions/{id}/transition: take the transition named in the form, then
+    back to the record's page; a refusal is shown there, with the comment as typed."""
+    request = pages.request
+    if request.method != "POST":
+        raise HTTPNotFound()
+    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
+    if row is None or not row.org_path.startswith(pages.unit.path):
+        raise HTTPNotFound()
+    unit = request.root_site.unit_by_code(row.org_code)
+    if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
+        raise HTTPForbidden()
+    name = request.POST.get("transition", "")
+    comment = request.POST.get("comment", "")[:2000]
+    ctx = review.context(request, row, unit)
+    try:
+        review.apply(request, ctx, name, comment.strip() or None)
+    except engine.Refusal as refusal:
+        message = refusal.message.get(pages.language) or refusal.message.get("zh", "")
+        return pages.submission(
+            submission_id,
+            review_error={
+                "transition": name,
+                "message": message,
+                "comment": comment,
+                "at_field": refusal.reason == "comment",
+            },
+        )
+    definition = review.definition()
+    flash(
+        request,
+        _(
+            "review_done",
+            default="${transition}: done.",
+            mapping={"transition": _title(definition, name, pages.language)},
+        ),
+    )
+    return HTTPSeeOther(request.resource_url(pages.unit, "submissions", row.id))
+
+
+# -- period approval on the submission list ----------------------------------------------------
+def period_state(pages, form: str | None, period: str | None, error: dict | None) -> dict | None:
+    """The period approval box of a unit's submission list, when it is filtered to one form
+    and one period: where the approval stands, and the caller's approve / withdraw forms."""
+    request = pages.request
+    if not form or not period or period_lib.period_type_of(period) is None:
+        return None
+    unit = pages.unit
+    current = period_approval.status(request, form, period, unit)
+    standing = current.approval or current.above
+    approver = unit.type in period_approval.APPROVING_TYPES and request.has_permission(
+        Permission.PERIOD_APPROVE, unit
+    )
+    standing_unit = (
+        request.root_site.unit_by_code(standing.org_code) if standing is not None else None
+    )
+    error = error or {}
+    return {
+        "approved": standing is not None,
+        "by": standing.approved_by if standing is not None else None,
+        "unit": standing_unit.name if standing_unit is not None else None,
+        "records": current.records,
+        "final": current.final,
+        "can_approve": approver and current.approval is None and current.above is None,
+        "can_unapprove": approver and current.approval is not None,
+        "url": request.resource_url(unit, "submissions", "period-approval"),
+        "error": error.get("message"),
+        "reason": error.get("reason", ""),
+        "reason_error": error.get("reason_error"),
+    }
+
+
+def period_action(pages):
+    """POST {unit}/submissions/period-approval: approve the form's period at this unit, or
+    withdraw the approval (with a reason); back to the filtered list, or the list again with
+    the refusal (and the reason as typed)."""
+    request = pages.request
+    if request.method != "POST":
+        raise HTTPNotFound()
+    form, period = request.POST.get("form", ""), request.POST.get("period", "")
+    action, reason = request.POST.get("action"), request.POST.get("reason", "")[:2000]
+    try:
+        if action == "approve":
+            period_approval.approve(request, form, period, pages.unit)
+            done = _("period_approved", default="The period was approved.")
+        elif action == "unapprove":
+            period_approval.unapprove(request, form, period, pages.unit, reason)
+            done = _("period_unapproved", default="The approval was withdrawn.")
+        else:
+            raise HTTPNotFound()
+    except Refused:
+        raise HTTPForbidden() from None
+    except ValueError:
+        raise HTTPNotFound() from None
+    except period_approval.ReasonMissing:
+        message = _("period_reason_missing", default="Say why the approval is withdrawn.")
+        return pages.submissions(
+            period_error={"reason_error": translate(request.localizer, message), "reason": reason}
+        )
+    except period_approval.Conflict as conflict:
+        return pages.submissions(
+            period_error={
+                "message": translate(request.localizer, conflict.message),
+                "reason": reason,
+            }
+        )
+    flash(request, done)
+    return HTTPSeeOther(
+        request.resource_url(pages.unit, "submissions", query={"form": form, "period": period})
+    )
