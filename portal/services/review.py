@@ -255,6 +255,42 @@ def apply(
     return history
 
 
+@dataclass
+class Moved:
+    """One record's outcome in a bulk transition: `reason` None when it moved."""
+
+    submission_id: str
+    row: Submission | None
+    reason: str | None = None
+    message: dict | None = None
+
+
+BULK_MAX = 500
+
+
+def bulk(request, ids: list[str], name: str, comment: str | None) -> list[Moved]:
+    """Take one transition for many records in the request's transaction: each that may
+    take it does, each that may not is reported with its reason (`not_found`, `forbidden`,
+    or the workflow's) and does not stop the others. At most BULK_MAX ids."""
+    results = []
+    for submission_id in list(dict.fromkeys(ids))[:BULK_MAX]:
+        row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
+        unit = request.root_site.unit_by_code(row.org_code) if row is not None else None
+        if row is None or unit is None:
+            results.append(Moved(submission_id, None, "not_found"))
+            continue
+        if not request.has_permission(Permission.SUBMISSION_VIEW, unit):
+            results.append(Moved(submission_id, None, "forbidden"))
+            continue
+        try:
+            apply(request, context(request, row, unit), name, comment)
+        except engine.Refusal as refusal:
+            results.append(Moved(submission_id, row, refusal.reason, refusal.message))
+            continue
+        results.append(Moved(submission_id, row))
+    return results
+
+
 def add_entry(
     dbsession, subject_type: str, subject_id: str, entry, state: engine.RecordState
 ) -> WorkflowEntry:

@@ -32,8 +32,6 @@ REASON_STATUS = {
     "comment": 422,
     "unknown": 400,
 }
-# At most this many records per bulk request (a request's cost is bounded).
-BULK_MAX = 500
 COMMENT_MAX = 2000
 
 
@@ -122,37 +120,34 @@ def bulk_transition(request):
         return json_error(
             request, 400, 'expected a JSON object {"transition", "comment"?, "ids": [...]}'
         )
-    if len(ids) > BULK_MAX:
-        return json_error(request, 400, f"at most {BULK_MAX} ids at a time")
+    if len(ids) > review.BULK_MAX:
+        return json_error(request, 400, f"at most {review.BULK_MAX} ids at a time")
     comment, problem = _comment(body)
     if problem:
         return json_error(request, 400, problem)
     results = []
-    for submission_id in dict.fromkeys(ids):
-        results.append(_bulk_one(request, submission_id, body["transition"], comment))
-    moved = sum(1 for r in results if r["ok"])
-    return {"moved": moved, "refused": len(results) - moved, "results": results}
-
-
-def _bulk_one(request, submission_id: str, name: str, comment: str | None) -> dict:
-    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
-    unit = request.root_site.unit_by_code(row.org_code) if row is not None else None
-    if row is None or unit is None:
-        return {"id": submission_id, "ok": False, "status": 404, "reason": "not_found"}
-    if not request.has_permission(Permission.SUBMISSION_VIEW, unit):
-        return {"id": submission_id, "ok": False, "status": 403, "reason": "forbidden"}
-    ctx = review.context(request, row, unit)
-    try:
-        review.apply(request, ctx, name, comment)
-    except engine.Refusal as refusal:
-        return {
-            "id": submission_id,
-            "ok": False,
-            "status": REASON_STATUS.get(refusal.reason, 409),
-            **refusal_json(request, refusal),
-        }
-    after = review.context(request, row, unit)
-    return {"id": submission_id, "ok": True, "status": 200, "state": review.state_dict(after)}
+    language = forms_language(request)
+    for moved in review.bulk(request, ids, body["transition"], comment):
+        if moved.reason is None:
+            state = review.state_dict(review.context(request, moved.row))
+            results.append({"id": moved.submission_id, "ok": True, "status": 200, "state": state})
+            continue
+        status = {"not_found": 404, "forbidden": 403}.get(moved.reason) or REASON_STATUS.get(
+            moved.reason, 409
+        )
+        message = (moved.message or {}).get(language) or moved.reason
+        results.append(
+            {
+                "id": moved.submission_id,
+                "ok": False,
+                "status": status,
+                "error": moved.reason,
+                "reason": moved.reason,
+                "message": message,
+            }
+        )
+    done = sum(1 for r in results if r["ok"])
+    return {"moved": done, "refused": len(results) - done, "results": results}
 
 
 @view_config(

@@ -149,6 +149,11 @@ class DataEntry:
     )
     def submissions(self, period_error: dict | None = None):
         subpath = self.request.subpath if period_error is None else ()
+        # (Record ids are UUIDs: these names are never one.)
+        if subpath == ("period-approval",):
+            return review_pages.period_action(self)
+        if subpath == ("bulk",):
+            return review_pages.bulk_action(self)
         if len(subpath) == 1:
             return self.submission(subpath[0])
         if len(subpath) == 2 and subpath[1] == "edit":
@@ -158,8 +163,7 @@ class DataEntry:
             return edit_page(self, subpath[0])
         if len(subpath) == 2 and subpath[1] == "transition":
             return review_pages.take(self, subpath[0])
-        if subpath == ("period-approval",):
-            return review_pages.period_action(self)
+
         if subpath:
             raise HTTPNotFound()
         request = self.request
@@ -205,6 +209,7 @@ class DataEntry:
             "local_time": local_time,
             "can_fill": request.has_permission(Permission.SUBMISSION_CREATE, self.unit),
             "period_state": review_pages.period_state(self, form_name, period, period_error),
+            "bulk_review": request.has_permission(Permission.SUBMISSION_APPROVE, self.unit),
             "csrf_token": get_csrf_token(request),
             "active_nav": "submissions",
         }
@@ -239,11 +244,11 @@ class DataEntry:
             and workflow.may_edit(row.status, holds)
         )
         entry = EntryForm(self, form, current, units, row)
-        if editable:
+        if editable and review_error is None:
             if self.request.method == "POST":
                 return entry.post()
             return entry.page(entry.render(reading.data, row.org_code, row.client_id, row.period))
-        if self.request.method == "POST":
+        if self.request.method == "POST" and review_error is None:
             raise HTTPForbidden()
         from portal.views.submission_edit import view_extras
 

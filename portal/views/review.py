@@ -215,3 +215,52 @@ def period_action(pages):
     return HTTPSeeOther(
         request.resource_url(pages.unit, "submissions", query={"form": form, "period": period})
     )
+
+
+# -- bulk review on the submission list --------------------------------------------------------
+def bulk_action(pages):
+    """POST {unit}/submissions/bulk: the chosen records approved (or returned) at once, in
+    one transaction; back to the list as it was filtered, saying how many moved and, for
+    each that could not, why."""
+    request = pages.request
+    if request.method != "POST":
+        raise HTTPNotFound()
+    if not request.has_permission(Permission.SUBMISSION_APPROVE, pages.unit):
+        raise HTTPForbidden()
+    name = request.POST.get("transition", "")
+    if name not in ("approve", "return"):
+        raise HTTPNotFound()
+    ids = request.POST.getall("ids")
+    comment = request.POST.get("comment", "")[:2000].strip() or None
+    back = request.POST.get("back", "")
+    if not back.startswith(request.resource_path(pages.unit, "submissions")):
+        back = request.resource_url(pages.unit, "submissions")
+    if not ids:
+        flash(request, _("bulk_none", default="Choose the records first."))
+        return HTTPSeeOther(back)
+    results = review.bulk(request, ids, name, comment)
+    moved = [r for r in results if r.reason is None]
+    flash(
+        request,
+        _(
+            "bulk_moved",
+            default="${transition}: ${n} records.",
+            mapping={
+                "transition": _title(review.definition(), name, pages.language),
+                "n": len(moved),
+            },
+        ),
+    )
+    site = request.root_site
+    for result in (r for r in results if r.reason is not None):
+        row = result.row
+        where = ""
+        if row is not None:
+            unit = site.unit_by_code(row.org_code)
+            where = f"{unit.name if unit is not None else row.org_code} {row.period or ''}: "
+        words = (result.message or {}).get(pages.language) or result.reason
+        flash(
+            request,
+            _("bulk_refused", default="${where}${why}", mapping={"where": where, "why": words}),
+        )
+    return HTTPSeeOther(back)

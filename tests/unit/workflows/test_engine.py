@@ -137,9 +137,10 @@ def test_every_review_transition_and_capacity_is_in_the_table():
     covered = {(name, who.capacities) for _s, who, name, _r in TABLE}
     for transition in REVIEW.transitions:
         for capacity in REVIEW.capacities:
-            assert any(
-                name == transition.name and capacity in caps for name, caps in covered
-            ), (transition.name, capacity)
+            assert any(name == transition.name and capacity in caps for name, caps in covered), (
+                transition.name,
+                capacity,
+            )
 
 
 def test_the_chain_is_climbed_one_level_at_a_time():
@@ -152,7 +153,9 @@ def test_the_chain_is_climbed_one_level_at_a_time():
 
 
 def test_a_chain_of_one_level_is_final_at_once():
-    state, entry = engine.execute(REVIEW, SUBMITTED, "approve", CENTRE, facts(("centre",)), None, NOW)
+    state, entry = engine.execute(
+        REVIEW, SUBMITTED, "approve", CENTRE, facts(("centre",)), None, NOW
+    )
     assert state == engine.RecordState("approved", ("centre",)) and entry.to_status == "approved"
 
 
