@@ -37,7 +37,7 @@ def includeme(config):
     config.add_route("api_form_submissions", "/api/v1/forms/{name}/submissions")
     config.add_route("api_submission", "/api/v1/submissions/{id}")
     # A record's own routes have the record as their context (its ACL).
-    from portal.views.api_review import record_factory
+    from portal.views.api_review import query_factory, record_factory
 
     config.add_route(
         "api_submission_transitions",
@@ -47,6 +47,10 @@ def includeme(config):
     config.add_route(
         "api_submission_history", "/api/v1/submissions/{id}/history", factory=record_factory
     )
+    config.add_route(
+        "api_submission_queries", "/api/v1/submissions/{id}/queries", factory=record_factory
+    )
+    config.add_route("api_query_messages", "/api/v1/queries/{id}/messages", factory=query_factory)
     config.add_route("api_transitions", "/api/v1/transitions")
     config.add_route("api_inbox", "/api/v1/inbox")
     config.add_route("api_period_approvals", "/api/v1/period-approvals")

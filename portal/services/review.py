@@ -204,6 +204,13 @@ def is_locked(row: Submission, locked_by_period: bool = False) -> bool:
     return bool(state_of(row).approved) or is_final(row) or locked_by_period
 
 
+def compiled_definition(request, row: Submission):
+    """The form definition (version) the record was filled with."""
+    from portal.services.submissions import compiled_version_of
+
+    return compiled_version_of(request, row).definition
+
+
 def state_dict(ctx: Context) -> dict:
     """The workflow part of a record's JSON: its state and what the caller may do now."""
     row = ctx.row

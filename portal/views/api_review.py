@@ -12,10 +12,10 @@ from pyramid.view import view_config
 
 from portal import audit
 from portal.i18n import _, forms_language, translate
-from portal.models import Submission
+from portal.models import RecordQuery, Submission
 from portal.resources import SubmissionResource
 from portal.security import Permission, Refused
-from portal.services import inbox, period_approval, review
+from portal.services import inbox, period_approval, queries, review
 from portal.views.api import json_body, json_error
 from portal.views.api_forms import refuse, utc
 from workflows import engine
@@ -38,7 +38,10 @@ COMMENT_MAX = 2000
 def record_factory(request) -> SubmissionResource:
     """The record a route names, as its context; 404 when there is none (or its unit is
     gone: records are never orphaned, but the answer must not be a 500)."""
-    submission_id = request.matchdict.get("id", "")
+    return record_context(request, request.matchdict.get("id", ""))
+
+
+def record_context(request, submission_id: str) -> SubmissionResource:
     row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
     unit = request.root_site.unit_by_code(row.org_code) if row is not None else None
     if row is None or unit is None:
@@ -266,3 +269,87 @@ def unapprove_period(request):
     except period_approval.Conflict as conflict:
         return json_error(request, 409, translate(request.localizer, conflict.message))
     return period_approval.status(request, form, period, unit).json()
+
+
+# -- queries -----------------------------------------------------------------------------------
+QUERY_ERRORS = {
+    "state": "queries are opened on records under review (submitted or returned)",
+    "field": "no such field in the record's form",
+    "text": "text is required",
+    "kind": "kind is answer (staff), reply or resolve (reviewers)",
+    "resolved": "the query is resolved",
+}
+
+
+def query_factory(request) -> SubmissionResource:
+    """A query's record, as the context of the query's routes (its ACL); the query itself
+    is on the request (`request.record_query`)."""
+    query_id = request.matchdict.get("id", "")
+    query = request.dbsession.get(RecordQuery, query_id) if len(query_id) <= 36 else None
+    if query is None:
+        raise HTTPNotFound()
+    request.record_query = query
+    return record_context(request, query.submission_id)
+
+
+def _query_error(request, error: queries.QueryError) -> dict:
+    request.response.status_int = error.status
+    return {"error": QUERY_ERRORS.get(error.code, error.code), "reason": error.code}
+
+
+@view_config(
+    route_name="api_submission_queries",
+    request_method="GET",
+    renderer="json",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def list_queries(context: SubmissionResource, request):
+    return {"items": [t.json() for t in queries.threads(request.dbsession, context.row.id)]}
+
+
+@view_config(
+    route_name="api_submission_queries",
+    request_method="POST",
+    renderer="json",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def open_query(context: SubmissionResource, request):
+    body = json_body(request)
+    if body is None:
+        return json_error(request, 400, 'expected a JSON object {"field"?, "text"}')
+    try:
+        thread = queries.open_query(
+            request, context.row, context.unit, body.get("field"), body.get("text")
+        )
+    except Refused as refused:
+        return refuse(request, refused)
+    except queries.QueryError as error:
+        return _query_error(request, error)
+    request.response.status_int = 201
+    return thread.json()
+
+
+@view_config(
+    route_name="api_query_messages",
+    request_method="POST",
+    renderer="json",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def query_message(context: SubmissionResource, request):
+    body = json_body(request)
+    if body is None or not isinstance(body.get("kind"), str):
+        return json_error(request, 400, 'expected a JSON object {"kind", "text"}')
+    try:
+        thread = queries.say(
+            request,
+            request.record_query,
+            context.row,
+            context.unit,
+            body["kind"],
+            body.get("text"),
+        )
+    except Refused as refused:
+        return refuse(request, refused)
+    except queries.QueryError as error:
+        return _query_error(request, error)
+    return thread.json()

@@ -163,6 +163,8 @@ class DataEntry:
             return edit_page(self, subpath[0])
         if len(subpath) == 2 and subpath[1] == "transition":
             return review_pages.take(self, subpath[0])
+        if len(subpath) == 2 and subpath[1] == "query":
+            return review_pages.take_query(self, subpath[0])
 
         if subpath:
             raise HTTPNotFound()
@@ -253,7 +255,7 @@ class DataEntry:
         from portal.views.submission_edit import view_extras
 
         return entry.page(
-            entry.render_readonly(reading),
+            entry.render_readonly(reading, review_pages.field_notes(self, row)),
             readonly=True,
             masked=reading.masked,
             review_html=review_pages.panel(self, row, review_error),
@@ -353,10 +355,11 @@ class EntryForm:
         appstruct.update({ORG: org, CLIENT_ID: client_id, PERIOD: period or colander.null})
         return self.deform_form(period).render(appstruct)
 
-    def render_readonly(self, reading) -> str:
+    def render_readonly(self, reading, notes: dict | None = None) -> str:
         """The submission as people read it: its unit and period, then every answered field
         with labels, option labels and units (forms.display), not a form of disabled
-        inputs."""
+        inputs. `notes`: texts to show beside fields (the review queries on them), by field
+        name."""
         row, t = reading.submission, self.pages.t
         # Every unit for reading, not only those the reader may fill in for.
         unit = self.request.root_site.unit_by_code(row.org_code)
@@ -374,7 +377,11 @@ class EntryForm:
         items += attachment_views.present(
             self.request, self.definition, reading.data, row.id, self.pages.language
         )
-        return render("portal:templates/record_values#items.pt", {"items": items}, self.request)
+        return render(
+            "portal:templates/record_values#items.pt",
+            {"items": items, "notes": notes or {}},
+            self.request,
+        )
 
     def post(self):
         """Validate the posted controls and save: the page again (errors at their fields,

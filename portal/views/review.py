@@ -11,10 +11,10 @@ from pyramid.renderers import render
 
 from forms import periods as period_lib
 from portal.i18n import _, translate
-from portal.models import Submission
+from portal.models import RecordQuery, Submission
 from portal.schemas_forms import REVIEW_LEVEL_TITLES
 from portal.security import Permission, Refused
-from portal.services import period_approval, review
+from portal.services import period_approval, queries, review
 from portal.views.common import flash, local_time
 from workflows import engine
 
@@ -89,6 +89,19 @@ def panel(pages, row: Submission, error: dict | None = None) -> str:
         for entry in review.history(request.dbsession, row.id)
     ]
     error_text = error.get("message") if error and not error.get("at_field") else None
+    version = review.compiled_definition(request, row)
+    threads = query_threads(pages, row, version)
+    can_ask = "reviewer" in ctx.caller.capacities and row.status in queries.QUERYABLE
+    fields = (
+        [
+            (f.name, _field_label(version, f.name, language))
+            for f in version.iter_fields()
+            if not f.is_container and f.type not in ("note", "calculate")
+        ]
+        if can_ask
+        else []
+    )
+    query_error = error if error and "query_action" in error else {}
     return render(
         "portal:templates/review_panel.pt",
         {
@@ -98,8 +111,13 @@ def panel(pages, row: Submission, error: dict | None = None) -> str:
             "returned": returned,
             "actions": actions,
             "entries": list(reversed(entries)),
-            "error": error_text,
+            "error": None if query_error else error_text,
             "csrf_token": get_csrf_token(request),
+            "threads": threads,
+            "can_ask": can_ask,
+            "fields": fields,
+            "query_url": request.resource_url(pages.unit, "submissions", row.id, "query"),
+            "query_error": query_error,
         },
         request,
     )
@@ -264,3 +282,114 @@ def bulk_action(pages):
             _("bulk_refused", default="${where}${why}", mapping={"where": where, "why": words}),
         )
     return HTTPSeeOther(back)
+
+
+# -- queries on the record's page --------------------------------------------------------------
+QUERY_STATUS_TITLES = {
+    "open": _("query_status_open", default="Open"),
+    "answered": _("query_status_answered", default="Answered"),
+    "resolved": _("query_status_resolved", default="Resolved"),
+}
+
+
+def _field_label(definition, name: str | None, language: str) -> str | None:
+    if not name:
+        return None
+    f = definition.get_field(name)
+    if f is None or f.label is None:
+        return name
+    return f.label.get(language) or name
+
+
+def field_notes(pages, row: Submission) -> dict[str, list[str]]:
+    """The unresolved queries on the record's fields, as texts to show beside them."""
+    notes: dict[str, list[str]] = {}
+    for thread in queries.threads(pages.request.dbsession, row.id):
+        if thread.query.field and thread.query.status != queries.RESOLVED:
+            latest = thread.messages[-1] if thread.messages else None
+            text = f"{thread.query.opened_by}: {thread.messages[0].text}" if latest else ""
+            notes.setdefault(thread.query.field, []).append(text)
+    return notes
+
+
+def query_threads(pages, row: Submission, definition) -> list[dict]:
+    """The record's queries as the panel lists them, with the forms the reader may use."""
+    request, language = pages.request, pages.language
+    ctx = review.context(request, row)
+    reviewer = "reviewer" in ctx.caller.capacities
+    staff = "staff" in ctx.caller.capacities
+    found = []
+    for thread in queries.threads(request.dbsession, row.id):
+        q = thread.query
+        status_title = QUERY_STATUS_TITLES.get(q.status, q.status)
+        found.append(
+            {
+                "id": q.id,
+                "status": q.status,
+                "status_title": translate(request.localizer, status_title),
+                "field": q.field,
+                "field_label": _field_label(definition, q.field, language),
+                "messages": [
+                    {
+                        "kind": m.kind,
+                        "author": m.author,
+                        "at": local_time(m.at).strftime("%Y-%m-%d %H:%M"),
+                        "text": m.text,
+                    }
+                    for m in thread.messages
+                ],
+                "can_answer": staff and q.status == queries.OPEN,
+                "can_reply": reviewer and q.status != queries.RESOLVED,
+            }
+        )
+    return found
+
+
+def take_query(pages, submission_id: str):
+    """POST {unit}/submissions/{id}/query: open a query (reviewers), answer it (staff),
+    reply to it or resolve it (reviewers); back to the record, or the record with the
+    problem and the text as typed."""
+    request = pages.request
+    if request.method != "POST":
+        raise HTTPNotFound()
+    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
+    if row is None or not row.org_path.startswith(pages.unit.path):
+        raise HTTPNotFound()
+    unit = request.root_site.unit_by_code(row.org_code)
+    if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
+        raise HTTPForbidden()
+    action, text = request.POST.get("action", ""), request.POST.get("text", "")[:2000]
+    try:
+        if action == "open":
+            queries.open_query(request, row, unit, request.POST.get("field") or None, text)
+        else:
+            query = request.dbsession.get(RecordQuery, request.POST.get("query", "")[:36])
+            if query is None or query.submission_id != row.id:
+                raise HTTPNotFound()
+            queries.say(request, query, row, unit, action, text)
+    except Refused:
+        raise HTTPForbidden() from None
+    except queries.QueryError as error:
+        message = QUERY_ERROR_TEXTS.get(error.code, QUERY_ERROR_TEXTS["state"])
+        return pages.submission(
+            submission_id,
+            review_error={
+                "query_action": action,
+                "query": request.POST.get("query", ""),
+                "field": request.POST.get("field", ""),
+                "message": translate(request.localizer, message),
+                "text": text,
+                "at_field": error.code == "text",
+            },
+        )
+    flash(request, _("query_saved", default="Saved."))
+    return HTTPSeeOther(request.resource_url(pages.unit, "submissions", row.id))
+
+
+QUERY_ERROR_TEXTS = {
+    "text": _("query_text_missing", default="Write what you ask or answer."),
+    "field": _("query_field_unknown", default="Choose one of the form's fields."),
+    "state": _("query_state", default="Queries are for records under review."),
+    "resolved": _("query_resolved", default="This query is resolved."),
+    "kind": _("query_state", default="Queries are for records under review."),
+}

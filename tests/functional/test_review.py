@@ -268,3 +268,90 @@ def test_period_approval_locks_and_unapproval_needs_a_reason(checked, testapp, p
     assert after["approved"] is False
     take(checked, tokens, "centre", record, "reopen", 200, "再看看")
     assert audit_rows(testapp, event="period.unapprove")
+
+
+def test_queries_block_approval_until_resolved(checked, testapp, published, tokens):
+    record = station_record(checked, tokens)
+    queries_url = f"/api/v1/submissions/{record}/queries"
+    ask = {"field": "sbp", "text": "收缩压 150 是否为复测值？"}
+    # Only a reviewer of the record opens one; a field must be the form's.
+    checked("post_json", queries_url, 403, params=ask, headers=tokens["station"])
+    checked("post_json", queries_url, 403, params=ask, headers=tokens["xicheng"])
+    bad = checked(
+        "post_json", queries_url, 422, params={**ask, "field": "nope"}, headers=tokens["centre"]
+    )
+    assert bad.json["reason"] == "field"
+    checked("post_json", queries_url, 422, params={"text": " "}, headers=tokens["centre"])
+    query = checked("post_json", queries_url, 201, params=ask, headers=tokens["centre"]).json
+    assert query["status"] == "open" and query["field"] == "sbp"
+    refused = take(checked, tokens, "centre", record, "approve", 409)
+    assert refused.json["reason"] == "open_queries"
+    inbox = checked("get", "/api/v1/inbox", 200, headers=tokens["station"]).json
+    assert inbox["counts"]["queries"] == 1
+
+    messages = f"/api/v1/queries/{query['id']}/messages"
+    checked(
+        "post_json",
+        messages,
+        403,
+        params={"kind": "answer", "text": "是"},
+        headers=tokens["centre"],
+    )
+    checked("post_json", messages, 403, params={"kind": "resolve"}, headers=tokens["station"])
+    answered = checked(
+        "post_json",
+        messages,
+        200,
+        params={"kind": "answer", "text": "是复测值"},
+        headers=tokens["station"],
+    ).json
+    assert answered["status"] == "answered"
+    take(checked, tokens, "centre", record, "approve", 409)  # answered is not resolved
+    assert (
+        checked("get", "/api/v1/inbox", 200, headers=tokens["centre"]).json["counts"]["queries"]
+        == 1
+    )
+    again = checked(
+        "post_json",
+        messages,
+        200,
+        params={"kind": "reply", "text": "请附测量时间"},
+        headers=tokens["centre"],
+    ).json
+    assert again["status"] == "open"
+    checked(
+        "post_json",
+        messages,
+        200,
+        params={"kind": "answer", "text": "上午9点"},
+        headers=tokens["station"],
+    )
+    resolved = checked(
+        "post_json", messages, 200, params={"kind": "resolve"}, headers=tokens["centre"]
+    ).json
+    assert resolved["status"] == "resolved"
+    assert [m["kind"] for m in resolved["messages"]] == [
+        "open",
+        "answer",
+        "reply",
+        "answer",
+        "resolve",
+    ]
+    checked(
+        "post_json",
+        messages,
+        409,
+        params={"kind": "reply", "text": "再问"},
+        headers=tokens["centre"],
+    )
+    take(checked, tokens, "centre", record, "approve", 200)
+    listed = checked("get", queries_url, 200, headers=tokens["dongcheng"]).json["items"]
+    assert len(listed) == 1 and listed[0]["messages"][1]["text"] == "是复测值"
+    checked("get", queries_url, 403, headers=tokens["hospital"])
+    checked(
+        "post_json",
+        "/api/v1/queries/nope/messages",
+        404,
+        params={"kind": "resolve"},
+        headers=tokens["centre"],
+    )

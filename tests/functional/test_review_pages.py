@@ -132,3 +132,39 @@ def test_the_admin_sets_a_forms_review_chain(checked, testapp, published, tokens
     testapp.reset()
     login(testapp, "dongcheng")
     testapp.get("/forms/bp_check/review", status=403)
+
+
+def test_a_query_is_asked_answered_and_resolved_on_the_record_page(
+    checked, testapp, published, tokens
+):
+    record = submit(checked, tokens["staff"]).json["id"]
+    login(testapp, "centre")
+    page = record_page(testapp, record)
+    asking = page.forms["query-open"]
+    asking["field"] = "sbp"
+    refused = asking.submit(status=200)  # no text: told at the field, the field kept
+    assert refused.html.select_one("#query-text.is-invalid") is not None
+    assert refused.html.select_one("#query-field option[selected]")["value"] == "sbp"
+    asking = refused.forms["query-open"]
+    asking["text"] = "收缩压偏高，请确认"
+    page = asking.submit(status=303).follow()
+    note = page.html.select_one(".record-value[data-field='sbp'] .record-query")
+    assert "收缩压偏高" in note.get_text()  # beside the field it concerns
+    assert "approve" not in transition_forms(page)  # open queries block approval
+
+    testapp.reset()
+    login(testapp, "staff")
+    page = record_page(testapp, record)
+    (thread,) = [f for f in page.forms.values() if "query" in f.fields]
+    thread["text"] = "已复测，无误"
+    page = thread.submit("action", index=0, status=303).follow()
+    assert "已复测" in page.html.select_one("#queries").get_text()
+
+    testapp.reset()
+    login(testapp, "centre")
+    page = record_page(testapp, record)
+    (thread,) = [f for f in page.forms.values() if "query" in f.fields]
+    page = thread.submit("action", value="resolve", status=303).follow()
+    assert page.html.select_one(".record-value[data-field='sbp'] .record-query") is None
+    assert "approve" in transition_forms(page)
+    testapp.post(f"{CENTRE}submissions/{record}/query", {"action": "open", "text": "x"}, status=400)
