@@ -236,6 +236,33 @@ class QueryMessage(Base):
     text: Mapped[str] = mapped_column(Text)
 
 
+class Referral(Base):
+    """A two-way referral (双向转诊): a 转诊单 (a referral_slip submission) sent by a centre or
+    station to a partner hospital, then accepted or rejected, treated, referred back with
+    the hospital's 回转单, and closed when the sender has the patient back. The hospital's
+    desk reads what it needs of the patient from `patient`, never the submission."""
+
+    __tablename__ = "referrals"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    submission_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("submissions.id", ondelete="CASCADE"), unique=True
+    )
+    from_org: Mapped[str] = mapped_column(String(32))
+    from_path: Mapped[str] = mapped_column(String(255))
+    to_org: Mapped[str] = mapped_column(String(32))
+    to_path: Mapped[str] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16))
+    sent_by: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    accepted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    returned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    updated: Mapped[dt.datetime] = mapped_column(DateTime)
+    patient: Mapped[dict] = mapped_column(JSON)  # name, sex, age, impression, reason
+    back: Mapped[dict | None] = mapped_column(JSON)  # the 回转单
+
+
 class UnitPath(Base):
     """Each org unit's current path, mirrored from the ZODB tree: the row a submission
     takes its org_path from, and a move rewrites before it rewrites the submissions (see
@@ -389,6 +416,12 @@ Index(
     postgresql_ops=_PATTERN_OPS,
 )
 Index("ix_query_messages_query_id", QueryMessage.query_id)
+Index(
+    "ix_referrals_from_path",
+    Referral.from_path,
+    postgresql_ops={"from_path": "varchar_pattern_ops"},
+)
+Index("ix_referrals_to_org_status", Referral.to_org, Referral.status)
 Index("ix_submissions_org_path", Submission.org_path, postgresql_ops=_PATTERN_OPS)
 # ix_submissions_form_name_org_code_record_no, on (form_name, org_code, the JSON record_no),
 # is an expression index whose expression differs by dialect: migration 0008 makes it, and

@@ -53,6 +53,12 @@ def includeme(config):
     config.add_route("api_query_messages", "/api/v1/queries/{id}/messages", factory=query_factory)
     config.add_route("api_transitions", "/api/v1/transitions")
     config.add_route("api_inbox", "/api/v1/inbox")
+    config.add_route("api_referrals", "/api/v1/referrals")
+    config.add_route("api_referral_partners", "/api/v1/referrals/partners")  # before {id}
+    config.add_route("api_referral", "/api/v1/referrals/{id}")
+    config.add_route("api_referral_transitions", "/api/v1/referrals/{id}/transitions")
+    config.add_route("referrals", "/referrals")
+    config.add_route("referral", "/referrals/{id}")
     config.add_route("api_period_approvals", "/api/v1/period-approvals")
     config.add_route("api_period_unapprove", "/api/v1/period-approvals/unapprove")
     config.add_route("api_reports", "/api/v1/reports")

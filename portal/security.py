@@ -71,6 +71,11 @@ class Permission(StrEnum):
     SUBMISSION_APPROVE = "submission:approve"
     # Change a record's values: survey staff, while the workflow leaves it open to them.
     SUBMISSION_EDIT = "submission:edit"
+    # Two-way referrals: reading those a unit sent, sending them, and (a hospital's desk)
+    # handling those sent to the hospital: accepting, rejecting, referring back.
+    REFERRAL_VIEW = "referral:view"
+    REFERRAL_SEND = "referral:send"
+    REFERRAL_HANDLE = "referral:handle"
     # Approve (and un-approve) a whole form, period and subtree once its records are final.
     PERIOD_APPROVE = "period:approve"
 
@@ -124,6 +129,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.SUBMISSION_VIEW,
         P.SUBMISSION_APPROVE,
         P.PERIOD_APPROVE,
+        P.REFERRAL_VIEW,
         P.REPORT_VIEW,
         P.REFERENCE_VIEW,
     ),
@@ -133,6 +139,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.SUBMISSION_VIEW,
         P.SUBMISSION_APPROVE,
         P.PERIOD_APPROVE,
+        P.REFERRAL_VIEW,
         P.REPORT_VIEW,
         P.REFERENCE_VIEW,
     ),
@@ -142,6 +149,7 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.FORM_VIEW,
         P.SUBMISSION_VIEW,
         P.SUBMISSION_APPROVE,
+        P.REFERRAL_VIEW,
         P.REPORT_VIEW,
         P.REFERENCE_VIEW,
     ),
@@ -151,6 +159,8 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.SUBMISSION_CREATE,
         P.SUBMISSION_VIEW,
         P.SUBMISSION_PII,
+        P.REFERRAL_VIEW,
+        P.REFERRAL_SEND,
     ),
     Role.STATION_STAFF: (
         P.ORG_VIEW,
@@ -158,8 +168,12 @@ ROLE_PERMISSIONS: dict[Role, tuple[Permission, ...]] = {
         P.SUBMISSION_CREATE,
         P.SUBMISSION_VIEW,
         P.SUBMISSION_PII,
+        P.REFERRAL_VIEW,
+        P.REFERRAL_SEND,
     ),
-    Role.REFERRAL_DESK: (P.ORG_VIEW, P.FORM_VIEW),
+    # A hospital's referral desk: the referrals sent to its hospital, and nothing else of
+    # the community's records.
+    Role.REFERRAL_DESK: (P.ORG_VIEW, P.FORM_VIEW, P.REFERRAL_HANDLE),
 }
 
 # Where each role may be granted (None: any unit).

@@ -317,10 +317,12 @@ def load_builtin(name: str) -> Definition:
 def _refusal(
     definition: Definition, state: RecordState, transition: Transition, caller: Caller, facts: Facts
 ) -> str | None:
-    if state.status not in transition.sources:
-        return "state"
+    # Who first: someone who may never take it is refused for that (403), whatever the
+    # record's state; then the state (409); then the guards.
     if not transition.capacities & caller.capacities:
         return "capacity"
+    if state.status not in transition.sources:
+        return "state"
     for guard in transition.guards:
         test, reason = GUARDS[guard]
         if not test(state, caller, facts):

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from portal.models import RecordQuery, Submission, in_subtrees
 from portal.resources import OrgUnit
 from portal.security import REVIEWER_ROLES
-from portal.services import period_approval, review
+from portal.services import period_approval, referrals, review
 
 ITEMS_MAX = 50  # per kind
 CANDIDATES_MAX = 500
@@ -195,6 +195,8 @@ def waiting(request) -> Waiting:
         count, found = find(request)
         counts[kind] = count
         items += found
+    for kind, n in referrals.waiting_counts(request).items():
+        counts[f"referrals_{kind}"] = n
     ready = period_approval.waiting(request)
     counts["periods"] = len(ready)
     items += [PeriodItem(status) for status in ready[:ITEMS_MAX]]

@@ -30,6 +30,7 @@ from portal.security import Permission
 from portal.services import attachments, submissions
 from portal.services.forms import CompiledVersion, compiled, forms_folder
 from portal.views import attachments as attachment_views
+from portal.views import referrals as referral_pages
 from portal.views import review as review_pages
 from portal.views.common import (
     PAGE_SIZE,
@@ -165,6 +166,8 @@ class DataEntry:
             return review_pages.take(self, subpath[0])
         if len(subpath) == 2 and subpath[1] == "query":
             return review_pages.take_query(self, subpath[0])
+        if len(subpath) == 2 and subpath[1] == "refer":
+            return referral_pages.send(self, subpath[0])
 
         if subpath:
             raise HTTPNotFound()
@@ -259,6 +262,7 @@ class DataEntry:
             readonly=True,
             masked=reading.masked,
             review_html=review_pages.panel(self, row, review_error),
+            referral_box=referral_pages.send_box(self, row),
             **view_extras(self, reading, current),
         )
 
@@ -463,6 +467,7 @@ class EntryForm:
             "edit_url": None,
             "history_html": None,
             "review_html": None,
+            "referral_box": None,
             **extra,
         }
         return render_to_response("portal:templates/entry_form.pt", values, request=self.request)

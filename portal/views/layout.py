@@ -68,6 +68,16 @@ def navigation(request) -> list[NavItem]:
         items.append(
             NavItem(_("nav_reports", default="Reports"), request.route_url("reports"), "reports")
         )
+    if any(
+        request.has_permission(Permission.REFERRAL_VIEW, u)
+        or request.has_permission(Permission.REFERRAL_HANDLE, u)
+        for u in units
+    ):
+        items.append(
+            NavItem(
+                _("nav_referrals", default="Referrals"), request.route_url("referrals"), "referrals"
+            )
+        )
     forms = request.root_site.get("forms")
     if forms is not None and request.has_permission(Permission.FORM_EDIT, forms):
         items.append(
