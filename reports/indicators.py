@@ -29,6 +29,7 @@ SQL as records change; `recompute` here is the full computation they are checked
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -40,6 +41,11 @@ from forms import expressions, periods
 KINDS = ("count", "sum", "avg", "persons", "reference", "ratio")
 # Days after a period's end by which a unit's first record is on time (completeness).
 ON_TIME_DAYS = 10
+# Review levels, by rank: an indicator (or a report) may count only the records approved at
+# a level or above ("approved_at_least"); a record's rank is its highest approving level's.
+APPROVAL_LEVELS = {"centre": 1, "district": 2, "city": 3}
+# Kinds that can be restricted to approved records (the others are not records' counts).
+APPROVABLE_KINDS = ("count", "sum", "avg", "persons", "ratio")
 
 
 class IndicatorError(ValueError):
@@ -90,6 +96,8 @@ class Indicator:
     cumulative: bool = False
     # The dimensions (Dimension names) it is also kept by: "<name>~<dimension>:<category>".
     by: tuple[str, ...] = ()
+    # Only records approved at this review level or above count (see APPROVAL_LEVELS).
+    approved_at_least: str | None = None
 
     @property
     def eligible(self) -> Test:
@@ -130,6 +138,7 @@ class Indicator:
             "denominator": self.denominator,
             "cumulative": self.cumulative,
             "by": list(self.by),
+            **({"approved_at_least": self.approved_at_least} if self.approved_at_least else {}),
         }
 
     @classmethod
@@ -158,6 +167,7 @@ class Indicator:
             denominator=data.get("denominator") or None,
             cumulative=bool(data.get("cumulative")),
             by=tuple(data.get("by") or ()),
+            approved_at_least=data.get("approved_at_least") or None,
         )
 
 
@@ -266,6 +276,13 @@ def validate(indicators: Iterable[Indicator], dimensions: Iterable[str] = ()) ->
                 raise IndicatorError(f"{where}: no dimension named {name!r}")
         if indicator.by and indicator.kind not in ("count", "sum", "avg", "persons"):
             raise IndicatorError(f"{where}: only counts, sums and persons are disaggregated")
+        if indicator.approved_at_least is not None:
+            if indicator.approved_at_least not in APPROVAL_LEVELS:
+                raise IndicatorError(
+                    f"{where}: approved_at_least is one of {', '.join(APPROVAL_LEVELS)}"
+                )
+            if indicator.kind not in APPROVABLE_KINDS:
+                raise IndicatorError(f"{where}: only records' counts wait for approval")
         if indicator.kind == "ratio":
             for part in (indicator.numerator, indicator.denominator):
                 if part not in names:
@@ -303,6 +320,12 @@ class Record:
     data: Mapping[str, Any]
     author: str = ""
     path: str | None = None  # its unit's path ("/110000/110101/…/"), where known
+    approved: tuple[str, ...] = ()  # the review levels that have approved it
+
+    @property
+    def approval(self) -> int:
+        """The rank of the highest level that approved it (0: none)."""
+        return max((APPROVAL_LEVELS.get(level, 0) for level in self.approved), default=0)
 
     @property
     def counted(self) -> bool:
@@ -335,15 +358,53 @@ class Fact:
     on_time: bool = True
     # The record's category in each dimension an indicator of its form is kept by.
     dims: dict[str, str] = field(default_factory=dict)
+    approval: int = 0  # the rank of the highest review level that approved it
+
+
+def approved_name(name: str, level: str) -> str:
+    """The key of an indicator (or "form:<name>") kept for records approved at `level`+."""
+    return f"{name}@{level}"
+
+
+def approved_variants(indicators: list[Indicator], level: str) -> list[Indicator]:
+    """For each indicator that counts records (and has no floor of its own), the same one
+    counting only the records approved at `level` or above; ratios of such indicators
+    become ratios of their variants."""
+    if level not in APPROVAL_LEVELS:
+        raise IndicatorError(f"approved_at_least is one of {', '.join(APPROVAL_LEVELS)}")
+    found = []
+    for i in indicators:
+        if i.kind not in APPROVABLE_KINDS or i.approved_at_least or "@" in i.name:
+            continue
+        changes: dict[str, Any] = {"name": approved_name(i.name, level)}
+        if i.kind == "ratio":
+            changes["numerator"] = approved_name(i.numerator or "", level)
+            changes["denominator"] = approved_name(i.denominator or "", level)
+        else:
+            changes["approved_at_least"] = level
+        found.append(dataclasses.replace(i, **changes))
+    return found
 
 
 class Catalogue:
     """A set of indicators compiled for evaluation: each distinct record test once."""
 
-    def __init__(self, indicators: Iterable[Indicator], dimensions: Iterable[Dimension] = ()):
+    def __init__(
+        self,
+        indicators: Iterable[Indicator],
+        dimensions: Iterable[Dimension] = (),
+        thresholds: Iterable[str] = (),
+    ):
         self.indicators = {i.name: i for i in indicators}
         self.dimensions = {d.name: d for d in dimensions}
         validate(self.indicators.values(), self.dimensions)
+        # Review levels some report counts approved records from: each indicator is also
+        # kept for the records approved at that level or above, as "<name>@<level>", and
+        # each form's count as "form:<name>@<level>".
+        self.thresholds = tuple(sorted(set(thresholds), key=lambda t: APPROVAL_LEVELS[t]))
+        for level in self.thresholds:
+            for derived in approved_variants(list(self.indicators.values()), level):
+                self.indicators.setdefault(derived.name, derived)
         self.tests: list[Test] = []
         self._test_index: dict[str, int] = {}
         self.latest: list[Latest] = []
@@ -444,6 +505,7 @@ class Catalogue:
             latest_ok=latest_ok,
             on_time=_on_time(own, record.created),
             dims=dims,
+            approval=record.approval,
         )
 
 
@@ -479,10 +541,15 @@ def record_cells(catalogue: Catalogue, fact: Fact | None) -> Cells:
         return cells
     for bucket in periods.enclosing(fact.period):
         _add(cells, bucket, f"form:{fact.form_name}", 1)
+        for level in catalogue.thresholds:
+            if fact.approval >= APPROVAL_LEVELS[level]:
+                _add(cells, bucket, approved_name(f"form:{fact.form_name}", level), 1)
     for indicator in catalogue.indicators.values():
         if indicator.kind not in ("count", "sum", "avg"):
             continue
         if catalogue.index(indicator.eligible) not in fact.passes:
+            continue
+        if not _approved_enough(indicator, fact):
             continue
         if indicator.kind == "count":
             n, total = 1, 0.0
@@ -499,6 +566,11 @@ def record_cells(catalogue: Catalogue, fact: Fact | None) -> Cells:
     return cells
 
 
+def _approved_enough(indicator: Indicator, fact: Fact) -> bool:
+    floor = indicator.approved_at_least
+    return floor is None or fact.approval >= APPROVAL_LEVELS[floor]
+
+
 def person_cells(catalogue: Catalogue, facts: Iterable[Fact], buckets: Iterable[str]) -> Cells:
     """What one person (all their facts, of one unit) adds to the persons indicators, in
     each of `buckets`: 1 where the person counts."""
@@ -510,7 +582,14 @@ def person_cells(catalogue: Catalogue, facts: Iterable[Fact], buckets: Iterable[
             continue
         categories: dict[str, str] = {}
         for indicator in catalogue.indicators.values():
-            if indicator.kind == "persons" and _person_counts(catalogue, indicator, inside):
+            if indicator.kind != "persons":
+                continue
+            counted = (
+                inside
+                if indicator.approved_at_least is None
+                else [f for f in inside if _approved_enough(indicator, f)]
+            )
+            if counted and _person_counts(catalogue, indicator, counted):
                 cells[(bucket, indicator.name)] = (1, 0.0)
                 for name in indicator.by:
                     if name not in categories:

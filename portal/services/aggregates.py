@@ -51,25 +51,44 @@ def catalogue_of(site, registry=None) -> Catalogue:
     # The indicators' and dimensions' JSON text is the cache key: comparing it costs far
     # less than parsing and compiling them again, which every change would otherwise do.
     source = (
-        (folder.indicators_json, folder.dimensions_json) if folder is not None else ("[]", "[]")
+        (folder.indicators_json, folder.dimensions_json, report_thresholds(folder))
+        if folder is not None
+        else ("[]", "[]", ())
     )
     cache = getattr(registry, "_report_catalogue", None) if registry is not None else None
     if cache is not None and cache[0] == source:
         return cache[1]
     definitions, dimensions = json.loads(source[0]), json.loads(source[1])
+    thresholds = list(source[2])
     catalogue = Catalogue(
         (ind.Indicator.from_dict(d) for d in definitions),
         (ind.Dimension.from_dict(d) for d in dimensions),
+        thresholds,
     )
-    # Without dimensions the fingerprint is the indicators' alone, as it was before them.
-    fingerprint = _fingerprint(definitions if not dimensions else [definitions, dimensions])
+    # Without dimensions the fingerprint is the indicators' alone, as it was before them;
+    # the review levels reports count approved records from are in it when there are any.
+    kept = definitions if not dimensions else [definitions, dimensions]
+    fingerprint = _fingerprint(kept if not thresholds else [kept, thresholds])
     catalogue.fingerprint = fingerprint  # type: ignore[attr-defined]
     if registry is not None:
         registry._report_catalogue = (source, catalogue)
     return catalogue
 
 
-def _fingerprint(definitions: list[dict]) -> str:
+def report_thresholds(folder) -> tuple[str, ...]:
+    """The review levels the site's reports count approved records from (their definitions'
+    `approved_at_least`), each once, lowest first."""
+    levels = set()
+    for report in folder.definitions():
+        # Every change of a record asks: a look at the text spares parsing the others.
+        if '"approved_at_least"' in report.definition_json:
+            level = report.definition().get("approved_at_least")
+            if level in ind.APPROVAL_LEVELS:
+                levels.add(level)
+    return tuple(sorted(levels, key=ind.APPROVAL_LEVELS.__getitem__))
+
+
+def _fingerprint(definitions: list) -> str:
     text_ = json.dumps(definitions, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(text_.encode()).hexdigest()[:32]
 
@@ -93,6 +112,7 @@ def record_of(row) -> Record:
         data=data or {},
         author=get("author") or "",
         path=_get_optional(row, "org_path"),
+        approved=tuple(x for x in (_get_optional(row, "approved_levels") or "").split(",") if x),
     )
 
 
@@ -116,6 +136,7 @@ def _fact_row(fact: Fact) -> dict:
             "latest_ok": sorted(fact.latest_ok),
             "numbers": fact.numbers,
             **({"dims": fact.dims} if fact.dims else {}),
+            **({"approval": fact.approval} if fact.approval else {}),
         },
     }
 
@@ -135,6 +156,7 @@ def _fact_of(row) -> Fact:
         latest_ok=frozenset(detail.get("latest_ok", ())),
         on_time=bool(row.on_time),
         dims=detail.get("dims") or {},
+        approval=detail.get("approval", 0),
     )
 
 

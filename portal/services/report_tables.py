@@ -45,6 +45,14 @@ _WORDS = {
     "own": {"zh": "（本级）", "en": " (own records)"},
     "page": {"zh": "第 {page} 页 共 {pages} 页", "en": "Page {page} of {pages}"},
     "missing": {"zh": "未报单位", "en": "Units that did not report"},
+    "approved_only": {
+        "zh": "本表只统计经{level}及以上审核通过的记录。",
+        "en": "Counts only the records approved at {level} level or above.",
+    },
+    "all_records": {
+        "zh": "本表统计已提交的全部记录（含尚未审核的）。",
+        "en": "Counts every submitted record, approved or not yet.",
+    },
     "more": {"zh": "等{n}个", "en": "and {n} more"},
     "disaggregated": {"zh": "按{name}分组", "en": "by {name}"},
 }
@@ -108,7 +116,8 @@ def to_table(result: Result, language: str, link=None) -> t.Table:
         column = next(c for c in columns if c.key == chart_key)
         chart_title = "".join(f"{g}·" for g in column.groups) + column.label
         chart = t.Chart(chart_key, chart_title)
-    notes = [text(n, language) for n in definition.get("notes", [])]
+    notes = [counts_note(definition, language)]
+    notes += [text(n, language) for n in definition.get("notes", [])]
     if result.missing_count:
         names = [f"{m['label']}（{m['form_title']}）" for m in result.missing[:_MISSING_IN_NOTES]]
         more = result.missing_count - len(names)
@@ -145,6 +154,23 @@ def to_table(result: Result, language: str, link=None) -> t.Table:
         chart=chart,
         sheet_name=_sheet_name(result.title),
     )
+
+
+LEVEL_WORDS = {
+    "centre": {"zh": "中心", "en": "centre"},
+    "district": {"zh": "区级", "en": "district"},
+    "city": {"zh": "市级", "en": "city"},
+}
+
+
+def counts_note(definition: dict, language: str) -> str:
+    """Which records the report counts: all that are submitted, or only those approved at a
+    review level or above (the definition's `approved_at_least`)."""
+    level = definition.get("approved_at_least")
+    if level in LEVEL_WORDS:
+        words = text(_WORDS["approved_only"], language)
+        return words.format(level=text(LEVEL_WORDS[level], language))
+    return text(_WORDS["all_records"], language)
 
 
 def _own_row(columns: list[t.Column], rows: list[t.Row], result: Result, suffix: str):

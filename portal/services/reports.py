@@ -19,6 +19,7 @@ from portal.models import ReportAggregate
 from portal.resources import OrgUnit
 from portal.services import aggregates
 from portal.services.reference import figures as reference_figures
+from reports import indicators as ind
 from reports.indicators import dimension_key as ind_dimension_key
 
 
@@ -178,18 +179,42 @@ def _read_cumulative(dbsession, codes: set[str], period: str, keys: set[str]) ->
 class _Values:
     """The values of one report for every row and the total, by key."""
 
-    def __init__(self, dbsession, site, indicators: dict[str, dict], parts, period: str):
+    def __init__(
+        self,
+        dbsession,
+        site,
+        indicators: dict[str, dict],
+        parts,
+        period: str,
+        approved_at_least: str | None = None,
+    ):
         self.dbsession, self.site, self.indicators = dbsession, site, indicators
         self.parts, self.period = parts, period
         self.codes = {c for codes in parts.values() for c in codes}
+        self.approved_at_least = approved_at_least
         self._plain: dict = {}
         self._cumulative: dict = {}
         self._reference: dict = {}
 
+    def _kept_key(self, key: str) -> str:
+        """The aggregate key a report reads for `key`: with `approved_at_least`, that of
+        the records approved at that level or above ("name@district~sex:1")."""
+        level = self.approved_at_least
+        if not level:
+            return key
+        base, sep, rest = key.partition("~")
+        indicator = self.indicators.get(base)
+        if base.startswith("form:") or (
+            indicator is not None and indicator["kind"] in ind.APPROVABLE_KINDS
+        ):
+            return ind.approved_name(base, level) + sep + rest
+        return key
+
     def load(self, keys: set[str]) -> None:
+        keys = {self._kept_key(key) for key in keys}
         plain, cumulative, reference = set(), set(), set()
         for key in keys:
-            indicator = self.indicators.get(_base(key))
+            indicator = self.indicators.get(_base(key).partition("@")[0])
             if indicator is None:
                 plain.add(key)
             elif indicator["kind"] == "reference":
@@ -210,6 +235,7 @@ class _Values:
         if key is None:
             return None
         indicator = self.indicators.get(_base(key))
+        key = self._kept_key(key)
         if indicator is not None and indicator["kind"] == "reference":
             figure = self._reference.get(row, {}).get(indicator["reference"])
             return None if figure is None else round(figure)
@@ -294,7 +320,9 @@ def build(
     rows, parts = row_units(site, org)
     folder = site["reports"]
     indicators = {i["name"]: i for i in folder.indicator_dicts()}
-    values = _Values(dbsession, site, indicators, parts, period)
+    values = _Values(
+        dbsession, site, indicators, parts, period, definition.get("approved_at_least")
+    )
     layout = definition.get("layout")
     columns: list[Column] = []
     getters: list = []  # per column: function(row code) -> value
@@ -515,7 +543,9 @@ def _completeness(dbsession, site, definition, org, period, language, rows, part
     forms = [f for f in _forms(site) if f.latest.definition().period_type != "none"]
     folder = site["reports"]
     indicators = {i["name"]: i for i in folder.indicator_dicts()}
-    values = _Values(dbsession, site, indicators, parts, period)
+    values = _Values(
+        dbsession, site, indicators, parts, period, definition.get("approved_at_least")
+    )
     values.load({f"units:{f.name}" for f in forms} | {f"units:{f.name}.on_time" for f in forms})
     columns = [
         Column(
@@ -602,6 +632,8 @@ def as_json(result: Result) -> dict:
         "columns": [{"key": c.key, "label": c.label} for c in result.columns],
         "rows": [{"org": r.org, "label": r.label, "values": r.values} for r in result.rows],
         "total": result.total,
+        # Which records it counts: every submitted one, or those approved at a level or above.
+        "approved_at_least": result.definition.get("approved_at_least"),
         **({"disaggregate": result.disaggregate} if result.disaggregate else {}),
         **(
             {"missing": result.missing, "missing_count": result.missing_count}

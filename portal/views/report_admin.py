@@ -79,6 +79,14 @@ def _layout_problem(folder, layout: dict):
             default="No indicator named: ${names}.",
             mapping={"names": ", ".join(unknown)},
         )
+    level = layout.get("approved_at_least")
+    if level is not None and level not in ind.APPROVAL_LEVELS:
+        return _(
+            "report_layout_approval",
+            default='"approved_at_least" is one of: ${levels} (or leave it out to count every '
+            "submitted record).",
+            mapping={"levels": ", ".join(ind.APPROVAL_LEVELS)},
+        )
     dimensions = {d["name"] for d in folder.dimension_dicts()}
     unknown = sorted(set(layout.get("disaggregations", [])) - dimensions)
     if unknown:
@@ -147,9 +155,14 @@ def report_edit(request):
                 "header": new_header,
                 "notes": notes,
             }
+            before = aggregates.report_thresholds(folder)
             folder[name].set_definition(updated)
             audit.record(request, "report.definition", target=name, detail={"report": name})
             flash(request, _("report_saved", default="The report definition was saved."))
+            if aggregates.report_thresholds(folder) != before:
+                # A review level no report counted from before (or none counts from it any
+                # more): the aggregates are kept again for the levels now asked for.
+                start_rebuild(request)
             return HTTPSeeOther(request.route_url("report", name=name))
         request.response.status_int = 400
     return {
