@@ -229,16 +229,28 @@ def approve_period(request):
     if error is not None:
         return error
     form, period, unit = target
+    refused = _period_change(request, period_approval.approve, form, period, unit)
+    if refused is not None:
+        return refused
+    request.response.status_int = 201
+    return period_approval.status(request, form, period, unit).json()
+
+
+def _period_change(request, change, *args):
+    """Approve or un-approve (`change`); the error answer when it is refused, else None."""
     try:
-        period_approval.approve(request, form, period, unit)
+        change(request, *args)
     except Refused as refused:
         return refuse(request, refused)
     except ValueError as bad:
         return json_error(request, 400, f"no such {bad}")
+    except period_approval.ReasonMissing:
+        request.response.status_int = 422
+        message = _("period_reason_missing", default="Say why the approval is withdrawn.")
+        return {"errors": {"reason": translate(request.localizer, message)}}
     except period_approval.Conflict as conflict:
         return json_error(request, 409, translate(request.localizer, conflict.message))
-    request.response.status_int = 201
-    return period_approval.status(request, form, period, unit).json()
+    return None
 
 
 @view_config(
@@ -256,18 +268,9 @@ def unapprove_period(request):
     reason = body.get("reason") if body else None
     if reason is not None and not isinstance(reason, str):
         return json_error(request, 400, "reason must be a string")
-    try:
-        period_approval.unapprove(request, form, period, unit, reason)
-    except Refused as refused:
-        return refuse(request, refused)
-    except ValueError as bad:
-        return json_error(request, 400, f"no such {bad}")
-    except period_approval.ReasonMissing:
-        request.response.status_int = 422
-        message = _("period_reason_missing", default="Say why the approval is withdrawn.")
-        return {"errors": {"reason": translate(request.localizer, message)}}
-    except period_approval.Conflict as conflict:
-        return json_error(request, 409, translate(request.localizer, conflict.message))
+    refused = _period_change(request, period_approval.unapprove, form, period, unit, reason)
+    if refused is not None:
+        return refused
     return period_approval.status(request, form, period, unit).json()
 
 

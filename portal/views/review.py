@@ -123,9 +123,9 @@ def panel(pages, row: Submission, error: dict | None = None) -> str:
     )
 
 
-def take(pages, submission_id: str):
-    """POST {unit}/submissions/{id}/transition: take the transition named in the form, then
-    back to the record's page; a refusal is shown there, with the comment as typed."""
+def _posted_record(pages, submission_id: str):
+    """The record a POST under {unit}/submissions/{id}/ acts on, and its unit: 404 unless it
+    is there and the request a POST, 403 outside the caller's part of the tree."""
     request = pages.request
     if request.method != "POST":
         raise HTTPNotFound()
@@ -135,6 +135,14 @@ def take(pages, submission_id: str):
     unit = request.root_site.unit_by_code(row.org_code)
     if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
         raise HTTPForbidden()
+    return row, unit
+
+
+def take(pages, submission_id: str):
+    """POST {unit}/submissions/{id}/transition: take the transition named in the form, then
+    back to the record's page; a refusal is shown there, with the comment as typed."""
+    request = pages.request
+    row, unit = _posted_record(pages, submission_id)
     name = request.POST.get("transition", "")
     comment = request.POST.get("comment", "")[:2000]
     ctx = review.context(request, row, unit)
@@ -350,14 +358,7 @@ def take_query(pages, submission_id: str):
     reply to it or resolve it (reviewers); back to the record, or the record with the
     problem and the text as typed."""
     request = pages.request
-    if request.method != "POST":
-        raise HTTPNotFound()
-    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
-    if row is None or not row.org_path.startswith(pages.unit.path):
-        raise HTTPNotFound()
-    unit = request.root_site.unit_by_code(row.org_code)
-    if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
-        raise HTTPForbidden()
+    row, unit = _posted_record(pages, submission_id)
     action, text = request.POST.get("action", ""), request.POST.get("text", "")[:2000]
     try:
         if action == "open":
