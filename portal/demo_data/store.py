@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.models import ReferenceValue, Submission, utcnow
 
-COLUMNS = [c.name for c in Submission.__table__.columns]
+# Every column but the review state, which the table's default starts empty (unreviewed).
+COLUMNS = [c.name for c in Submission.__table__.columns if c.name != "approved_levels"]
 # The submissions table with untyped columns: the generator hands over the values already as
 # the database stores them (the JSON text, timestamps as SQLAlchemy writes them on SQLite), so
 # nothing is converted again row by row.

@@ -49,6 +49,7 @@ _WORDS = {
         "zh": "本表只统计经{level}及以上审核通过的记录。",
         "en": "Counts only the records approved at {level} level or above.",
     },
+    "period_approved": {"zh": "本期已审核锁定的表单：", "en": "Forms whose period is approved: "},
     "all_records": {
         "zh": "本表统计已提交的全部记录（含尚未审核的）。",
         "en": "Counts every submitted record, approved or not yet.",
@@ -117,6 +118,8 @@ def to_table(result: Result, language: str, link=None) -> t.Table:
         chart_title = "".join(f"{g}·" for g in column.groups) + column.label
         chart = t.Chart(chart_key, chart_title)
     notes = [counts_note(definition, language)]
+    if result.approved_forms:
+        notes.append(w["period_approved"] + "、".join(a["title"] for a in result.approved_forms))
     notes += [text(n, language) for n in definition.get("notes", [])]
     if result.missing_count:
         names = [f"{m['label']}（{m['form_title']}）" for m in result.missing[:_MISSING_IN_NOTES]]

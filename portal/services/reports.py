@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import and_, func, or_, select
 
 from forms import periods
-from portal.models import ReportAggregate
+from portal.models import PeriodApproval, ReportAggregate
 from portal.resources import OrgUnit
 from portal.services import aggregates
 from portal.services.reference import figures as reference_figures
@@ -68,6 +68,8 @@ class Result:
     missing_count: int = 0
     disaggregate: str | None = None
     disaggregate_label: str = ""
+    # The forms whose period is approved for the report's unit (there or above it).
+    approved_forms: list[dict] = field(default_factory=list)
 
 
 def rate(numerator, denominator) -> float | None:
@@ -461,7 +463,31 @@ def build(
         definition,
         disaggregate=dimension["name"] if dimension else None,
         disaggregate_label=t(dimension["label"]) if dimension else "",
+        approved_forms=approved_forms(dbsession, site, org, period, language),
     )
+
+
+def approved_forms(dbsession, site, org: OrgUnit, period: str, language: str) -> list[dict]:
+    """The forms whose `period` is approved (period approval) at `org` or a unit above it:
+    their records there are locked."""
+    parts = [p for p in org.path.split("/") if p]
+    paths = ["/" + "/".join(parts[: i + 1]) + "/" for i in range(len(parts))]
+    rows = dbsession.execute(
+        select(PeriodApproval.form_name, PeriodApproval.org_code, PeriodApproval.level)
+        .where(
+            PeriodApproval.period == period,
+            PeriodApproval.org_path.in_(paths),
+            PeriodApproval.revoked_at.is_(None),
+        )
+        .order_by(PeriodApproval.form_name)
+    ).all()
+    forms = site["forms"]
+    found = []
+    for form_name, code, level in rows:
+        form = forms.get(form_name)
+        title = _title(form, language) if form is not None else form_name
+        found.append({"form": form_name, "title": title, "org": code, "level": level})
+    return found
 
 
 def _title(form, language: str) -> str:
@@ -634,6 +660,10 @@ def as_json(result: Result) -> dict:
         "total": result.total,
         # Which records it counts: every submitted one, or those approved at a level or above.
         "approved_at_least": result.definition.get("approved_at_least"),
+        # The forms whose period is approved (locked) for this unit.
+        "period_approved": [
+            {"form": a["form"], "org": a["org"], "level": a["level"]} for a in result.approved_forms
+        ],
         **({"disaggregate": result.disaggregate} if result.disaggregate else {}),
         **(
             {"missing": result.missing, "missing_count": result.missing_count}

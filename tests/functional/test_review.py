@@ -240,6 +240,22 @@ def test_period_approval_locks_and_unapproval_needs_a_reason(checked, testapp, p
         "post_json", "/api/v1/period-approvals", 201, params=body, headers=tokens["dongcheng"]
     ).json
     assert approved["approved"] is True and approved["records"] == approved["final"] == 1
+    report = checked(
+        "get",
+        "/api/v1/reports/service-volume",
+        200,
+        headers=tokens["dongcheng"],
+        params={"org": "110101", "period": "2026-10"},
+    ).json
+    assert report["period_approved"] == [{"form": "bp_check", "org": "110101", "level": "district"}]
+    other = checked(
+        "get",
+        "/api/v1/reports/service-volume",
+        200,
+        headers=tokens["city"],
+        params={"org": "110000", "period": "2026-10"},
+    ).json
+    assert other["period_approved"] == []  # the city as a whole is not approved
     # Locked: not even the centre may reopen; no new record for the period there.
     res = take(checked, tokens, "centre", record, "reopen", 409, "再看看")
     assert res.json["reason"] == "period_locked"
