@@ -177,9 +177,10 @@ def _stored_facts(dbsession, ids: list[str]) -> dict[str, Fact]:
 
 def _entity_facts(dbsession, entities: dict[str, set[str]]) -> dict[str, list[Fact]]:
     """The facts of each entity ("p|unit|person", "u|unit|form", "a|unit|author") that its
-    contribution in the periods concerned is computed from. A person's are read whole (a
-    few a year); a unit's and a member of staff's, which may be thousands, are read as one
-    stand-in fact per own period and timeliness, which is all their contribution reads."""
+    contribution in the periods concerned is computed from, from the years of those periods.
+    A person's are read whole (a few a year); a unit's and a member of staff's, which may
+    be thousands, are read as one stand-in fact per own period and timeliness, which is all
+    their contribution reads."""
     found: dict[str, list[Fact]] = defaultdict(list)
     by_kind: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for entity in entities:
@@ -187,7 +188,12 @@ def _entity_facts(dbsession, entities: dict[str, set[str]]) -> dict[str, list[Fa
         by_kind[kind].append((org_code, name))
     table = ReportFact.__table__
     for part in _slices(sorted(by_kind.get("p", ()))):
-        query = select(table).where(tuple_(table.c.org_code, table.c.person).in_(part))
+        # Only the years of the periods concerned: a person's contribution to a period is
+        # computed from their facts inside it, and a long history need not be read.
+        buckets = set().union(*(entities[f"p|{o}|{n}"] for o, n in part))
+        query = select(table).where(
+            tuple_(table.c.org_code, table.c.person).in_(part), _in_years(buckets)
+        )
         for row in dbsession.execute(query):
             found[f"p|{row.org_code}|{row.person}"].append(_fact_of(row))
     for kind, column in (("u", table.c.form_name), ("a", table.c.author)):
