@@ -20,6 +20,7 @@ from portal.services import period_approval, referrals, review
 
 ITEMS_MAX = 50  # per kind
 CANDIDATES_MAX = 500
+COUNT_CAP = 5000  # records looked at to count those waiting for review
 
 
 @dataclass
@@ -72,6 +73,7 @@ class PeriodItem:
 class Waiting:
     counts: dict[str, int]
     items: list[Item | PeriodItem]
+    capped: set[str] = field(default_factory=set)  # kinds whose count is a floor
 
 
 def reviewing_units(request) -> list[tuple[OrgUnit, str]]:
@@ -105,8 +107,9 @@ def _next_level(request, form_name: str, approved: str, org_code: str) -> str | 
     return next((level for level in chain if level not in done), None)
 
 
-def to_review(request) -> tuple[int, list[Item]]:
-    """Submitted records whose next level is one the caller reviews at, but not their own."""
+def to_review(request, capped: set[str]) -> tuple[int, list[Item]]:
+    """Submitted records whose next level is one the caller reviews at, but not their own.
+    Adds "review" to `capped` when the count is a floor."""
     login = request.identity.login
     count, items = 0, []
     for unit, level in reviewing_units(request):
@@ -115,16 +118,21 @@ def to_review(request) -> tuple[int, list[Item]]:
             in_subtrees(Submission.org_path, [unit.path], _dialect(request)),
             Submission.author != login,
         )
+        # Counted over at most COUNT_CAP waiting records (a home page has a bounded cost);
+        # beyond that the count is a floor, and says so.
+        waiting = (
+            select(Submission.form_name, Submission.approved_levels, Submission.org_code)
+            .where(*where)
+            .limit(COUNT_CAP)
+            .subquery()
+        )
         groups = request.dbsession.execute(
             select(
-                Submission.form_name,
-                Submission.approved_levels,
-                Submission.org_code,
-                func.count(),
-            )
-            .where(*where)
-            .group_by(Submission.form_name, Submission.approved_levels, Submission.org_code)
+                waiting.c.form_name, waiting.c.approved_levels, waiting.c.org_code, func.count()
+            ).group_by(waiting.c.form_name, waiting.c.approved_levels, waiting.c.org_code)
         ).all()
+        if sum(n for *_key, n in groups) >= COUNT_CAP:
+            capped.add("review")
         mine = {
             (form, approved, org)
             for form, approved, org, _n in groups
@@ -191,7 +199,10 @@ def queries(request) -> tuple[int, list[Item]]:
 def waiting(request) -> Waiting:
     counts: dict[str, int] = {}
     items: list[Item | PeriodItem] = []
-    for kind, find in (("review", to_review), ("returned", returned), ("queries", queries)):
+    capped: set[str] = set()
+    counts["review"], found = to_review(request, capped)
+    items += found
+    for kind, find in (("returned", returned), ("queries", queries)):
         count, found = find(request)
         counts[kind] = count
         items += found
@@ -200,4 +211,4 @@ def waiting(request) -> Waiting:
     ready = period_approval.waiting(request)
     counts["periods"] = len(ready)
     items += [PeriodItem(status) for status in ready[:ITEMS_MAX]]
-    return Waiting(counts, items)
+    return Waiting(counts, items, capped)

@@ -24,6 +24,10 @@ from portal.services import review
 # Units whose managers approve periods, and the level each approval is at.
 APPROVING_TYPES = ("district", "city")
 REASON_MAX = 2000
+# The inbox's look for periods ready to approve: the newest final records, and the pairs
+# checked whole (each check counts one form's period in a subtree).
+SCAN_MAX = 2000
+PAIRS_MAX = 10
 
 
 class Conflict(Exception):
@@ -235,16 +239,24 @@ def waiting(request) -> list[Status]:
         if not request.has_permission(Permission.PERIOD_APPROVE, unit):
             continue
         dialect = request.dbsession.get_bind().dialect.name
-        pairs = request.dbsession.execute(
+        # The (form, period) pairs of the newest final records there (a bounded look), each
+        # then checked whole, at most PAIRS_MAX of them.
+        newest = (
             select(Submission.form_name, Submission.period)
             .where(
                 in_subtrees(Submission.org_path, [unit.path], dialect),
                 Submission.period.in_(recent),
-                Submission.status != "draft",
+                Submission.status == "approved",
             )
-            .group_by(Submission.form_name, Submission.period)
-            .order_by(Submission.period.desc())
-            .limit(100)
+            .order_by(Submission.updated.desc())
+            .limit(SCAN_MAX)
+            .subquery()
+        )
+        pairs = request.dbsession.execute(
+            select(newest.c.form_name, newest.c.period)
+            .group_by(newest.c.form_name, newest.c.period)
+            .order_by(newest.c.period.desc())
+            .limit(PAIRS_MAX)
         ).all()
         for form, period in pairs:
             current = status(request, form, period, unit)

@@ -185,6 +185,8 @@ def get_inbox(request):
     waiting = inbox.waiting(request)
     return {
         "counts": waiting.counts,
+        # Kinds whose count is a floor (more are waiting than were counted).
+        "capped": sorted(waiting.capped),
         "items": [item.json() for item in waiting.items],
     }
 

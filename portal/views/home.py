@@ -76,7 +76,12 @@ def inbox_rows(request) -> dict:
         else:
             url = request.resource_url(unit, "submissions", data["id"])
         rows.append({**data, "unit": unit.name, "page_url": url})
-    return {"counts": waiting.counts, "items": rows, "total": sum(waiting.counts.values())}
+    return {
+        "counts": waiting.counts,
+        "capped": waiting.capped,
+        "items": rows,
+        "total": sum(waiting.counts.values()),
+    }
 
 
 def form_titles(request) -> dict[str, str]:

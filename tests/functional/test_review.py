@@ -233,6 +233,10 @@ def test_period_approval_locks_and_unapproval_needs_a_reason(checked, testapp, p
     )
     assert "1" in refused.json["error"]  # one record is not final
     take(checked, tokens, "centre", record, "approve")
+    inbox = checked("get", "/api/v1/inbox", 200, headers=tokens["dongcheng"]).json
+    assert inbox["counts"]["periods"] == 1
+    (ready,) = [i for i in inbox["items"] if i["kind"] == "period"]
+    assert (ready["form"], ready["period"], ready["org"]) == ("bp_check", "2026-10", "110101")
     # Only a district or the city approves periods, in their own part of the tree.
     checked("post_json", "/api/v1/period-approvals", 403, params=body, headers=tokens["centre"])
     checked("post_json", "/api/v1/period-approvals", 403, params=body, headers=tokens["xicheng"])
@@ -240,6 +244,10 @@ def test_period_approval_locks_and_unapproval_needs_a_reason(checked, testapp, p
         "post_json", "/api/v1/period-approvals", 201, params=body, headers=tokens["dongcheng"]
     ).json
     assert approved["approved"] is True and approved["records"] == approved["final"] == 1
+    assert (
+        checked("get", "/api/v1/inbox", 200, headers=tokens["dongcheng"]).json["counts"]["periods"]
+        == 0
+    )
     report = checked(
         "get",
         "/api/v1/reports/service-volume",
@@ -371,3 +379,15 @@ def test_queries_block_approval_until_resolved(checked, testapp, published, toke
         params={"kind": "resolve"},
         headers=tokens["centre"],
     )
+
+
+def test_the_review_count_is_bounded_and_says_so(checked, testapp, published, tokens, monkeypatch):
+    from portal.services import inbox
+
+    for _ in range(3):
+        station_record(checked, tokens)
+    full = checked("get", "/api/v1/inbox", 200, headers=tokens["centre"]).json
+    assert full["counts"]["review"] == 3 and full["capped"] == []
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    capped = checked("get", "/api/v1/inbox", 200, headers=tokens["centre"]).json
+    assert capped["counts"]["review"] == 2 and capped["capped"] == ["review"]
