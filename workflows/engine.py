@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -220,7 +220,9 @@ def load(data: dict) -> Definition:
         raise DefinitionError(f"{name}: no states")
     states = {}
     for state_name, raw in raw_states.items():
-        raw = raw or {}
+        raw = {} if raw is None else raw
+        if not isinstance(raw, dict):
+            raise DefinitionError(f"state {state_name!r} is not an object")
         edit = frozenset(_names(raw.get("edit", []), f"state {state_name!r}: edit"))
         unknown = sorted(edit - capacities)
         if unknown:
@@ -237,7 +239,10 @@ def load(data: dict) -> Definition:
     if initial not in states:
         raise DefinitionError(f"{name}: the initial state {initial!r} is not a state")
     transitions, seen = [], set()
-    for raw in data.get("transitions", []):
+    raw_transitions = data.get("transitions", [])
+    if not isinstance(raw_transitions, list):
+        raise DefinitionError(f"{name}: transitions is a list")
+    for raw in raw_transitions:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             raise DefinitionError(f"{name}: every transition needs a name")
         t_name = raw["name"]
@@ -315,7 +320,7 @@ def load_builtin(name: str) -> Definition:
 
 # -- deciding ----------------------------------------------------------------------------------
 def _refusal(
-    definition: Definition, state: RecordState, transition: Transition, caller: Caller, facts: Facts
+    state: RecordState, transition: Transition, caller: Caller, facts: Facts
 ) -> str | None:
     # Who first: someone who may never take it is refused for that (403), whatever the
     # record's state; then the state (409); then the guards.
@@ -336,7 +341,7 @@ def options(
     """Every transition of the definition, open or not, with why not."""
     found = []
     for transition in definition.transitions:
-        reason = _refusal(definition, state, transition, caller, facts)
+        reason = _refusal(state, transition, caller, facts)
         found.append(
             Option(transition.name, reason is None, reason, REASONS[reason] if reason else None)
         )
@@ -369,7 +374,7 @@ def execute(
     transition = definition.transition(name)
     if transition is None:
         raise Refusal(name, "unknown")
-    reason = _refusal(definition, state, transition, caller, facts)
+    reason = _refusal(state, transition, caller, facts)
     if reason is not None:
         raise Refusal(name, reason)
     comment = comment.strip() if comment else None
@@ -403,7 +408,9 @@ def execute(
 
 
 # -- editing -----------------------------------------------------------------------------------
-def edit_reason(definition: Definition, state: RecordState, capacities) -> str | None:
+def edit_reason(
+    definition: Definition, state: RecordState, capacities: Iterable[str]
+) -> str | None:
     """Why someone holding `capacities` may not change the record's values now (None: they
     may): `capacity` (they edit no record like this), `state` (not in this state),
     `approved` (a level has approved it: nobody edits)."""
@@ -418,5 +425,5 @@ def edit_reason(definition: Definition, state: RecordState, capacities) -> str |
     return None
 
 
-def may_edit(definition: Definition, state: RecordState, capacities) -> bool:
+def may_edit(definition: Definition, state: RecordState, capacities: Iterable[str]) -> bool:
     return edit_reason(definition, state, capacities) is None

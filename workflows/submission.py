@@ -1,10 +1,10 @@
-"""The submission workflow: its states, who may change a record's values in each, and the
-transitions between states.
+"""The submission workflow seen by status alone: its states, who may change a record's values
+in each, and the transitions between states.
 
-Plain data and small functions: the portal decides which capacities (`Actor`) a caller holds
-for a record and asks this module what that allows. States known today are `draft` and
-`submitted`; `returned` and `approved` are those the review workflow (managers reviewing and
-approving up the tree) moves records to.
+The states and their editors are those of the `review` definition (definitions/review.json);
+the engine (workflows/engine.py) decides transitions with the review chain, guards and
+reasons. This module answers the simpler questions the portal asks of a status: the portal
+decides which capacities (`Actor`) a caller holds for a record and asks what that allows.
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from workflows import engine
+
+REVIEW = engine.load_builtin("review")
+
 DRAFT = "draft"
 SUBMITTED = "submitted"
 RETURNED = "returned"  # sent back by a reviewer for correction
 APPROVED = "approved"
-STATES = (DRAFT, SUBMITTED, RETURNED, APPROVED)
+STATES = tuple(REVIEW.states)
+if set(STATES) != {DRAFT, SUBMITTED, RETURNED, APPROVED}:
+    # The portal stores and filters these names: a definition that renames one is an error.
+    raise engine.DefinitionError(f"review states {STATES} are not the portal's statuses")
 
 
 class Actor(StrEnum):
@@ -30,14 +37,13 @@ class Actor(StrEnum):
     REVIEWER = "reviewer"
 
 
-# Who may change the values in each state. Edits of a record that has been submitted keep the
-# values they replace (REVISED); a draft is just saved again. Once a reviewer approves,
-# nobody edits.
+# Who may change the values in each state (each state's `edit` in review.json). Edits of a
+# record that has been submitted keep the values they replace (REVISED); a draft is just saved
+# again. Once a reviewer approves, nobody edits (by status here; the engine also locks a
+# submitted record once any level of its chain has approved it).
 EDITORS: dict[str, frozenset[Actor]] = {
-    DRAFT: frozenset({Actor.OWNER}),
-    SUBMITTED: frozenset({Actor.STAFF}),
-    RETURNED: frozenset({Actor.STAFF}),
-    APPROVED: frozenset(),
+    name: frozenset(Actor(capacity) for capacity in state.edit)
+    for name, state in REVIEW.states.items()
 }
 REVISED = frozenset({SUBMITTED, RETURNED})
 
@@ -50,6 +56,8 @@ class Transition:
     actors: frozenset[Actor]
 
 
+# By status and capacity only, without the chain and the guards: the portal takes transitions
+# through the engine.
 TRANSITIONS = (
     Transition("submit", DRAFT, SUBMITTED, frozenset({Actor.OWNER})),
     Transition("approve", SUBMITTED, APPROVED, frozenset({Actor.REVIEWER})),
