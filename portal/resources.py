@@ -12,6 +12,8 @@ from pyramid.traversal import find_root
 
 from forms.model import FormDefinition
 
+# The name under which a unit's submissions are traversed ({unit}/submissions/{id}).
+SUBMISSIONS = "submissions"
 # Kinds of unit and which kinds each may contain.
 UNIT_TYPES = ("city", "district", "centre", "station", "hospital")
 ALLOWED_CHILDREN = {
@@ -157,6 +159,13 @@ class OrgUnit(Folder):
         yield self
         for child in self.units():
             yield from child.walk()
+
+    def __getitem__(self, name):
+        # The records of the unit's subtree, as traversal resources ({unit}/submissions/{id}):
+        # unit codes are digits, so the name is never a child's.
+        if name == SUBMISSIONS:
+            return UnitSubmissions(self)
+        return super().__getitem__(name)
 
     def org_scope(self):
         return self
@@ -419,6 +428,52 @@ def root_factory(request):
     return site if site is not None else Uninitialised()
 
 
+class UnitSubmissions:
+    """The submissions of a unit's subtree, as a traversal resource ({unit}/submissions):
+    its items are the records (SubmissionResource), looked up in SQL by id. Not stored:
+    made afresh by each traversal."""
+
+    __name__ = SUBMISSIONS
+
+    def __init__(self, unit):
+        self.unit = unit
+        self.__parent__ = unit
+
+    def org_scope(self):
+        return self.unit
+
+    @property
+    def __acl__(self):
+        from portal.security import site_acl
+
+        return site_acl()
+
+    def __getitem__(self, name):
+        # Traversal hands a resource only a name: the record is read through the request
+        # being served (its SQL session and transaction), as Kotti's resources do.
+        from pyramid.threadlocal import get_current_request
+
+        from portal.services import review
+
+        request = get_current_request()
+        row = request.dbsession.get(_submission_model(), name) if len(name) <= 36 else None
+        if row is None or not row.org_path.startswith(self.unit.path):
+            raise KeyError(name)  # another subtree's record is read at its own address
+        unit = find_root(self.unit).unit_by_code(row.org_code)
+        if unit is None:
+            raise KeyError(name)
+        locked = review.is_locked(row) or review.period_locked(request.dbsession, row)
+        resource = SubmissionResource(row, unit, locked)
+        resource.__parent__ = self
+        return resource
+
+
+def _submission_model():
+    from portal.models import Submission
+
+    return Submission
+
+
 class SubmissionResource:
     """A submission (a SQL row) as a resource below its org unit: the context of the views
     that act on one record, API and pages alike. Its ACL is its unit's roles' permissions
@@ -429,10 +484,16 @@ class SubmissionResource:
 
     def __init__(self, row, unit, locked: bool):
         self.row = row
-        self.unit = unit
+        self.unit = unit  # the record's own unit
         self.locked = locked
         self.__name__ = row.id
-        self.__parent__ = unit
+        self.__parent__ = unit  # or the UnitSubmissions it was traversed from
+
+    @property
+    def listing_unit(self):
+        """The unit whose submissions it was reached through (its own, or one above)."""
+        parent = self.__parent__
+        return parent.unit if isinstance(parent, UnitSubmissions) else self.unit
 
     def org_scope(self):
         return self.unit

@@ -8,6 +8,9 @@ validate, mask and audit alike. URLs (traversal on the org unit, the rest as a s
     {unit}/submissions               the unit's submissions, with filters and paging
     {unit}/submissions/{id}          one submission: read, or resume while it is a draft
     {unit}/submissions/{id}/edit     edit a submitted one (portal.views.submission_edit)
+The records are traversal resources (portal.resources.UnitSubmissions, SubmissionResource):
+the views below are registered for them, and a record's actions are views of its own
+(transition, query, refer: portal.views.review and portal.views.referrals).
 """
 
 import datetime as dt
@@ -25,7 +28,7 @@ from forms import periods as period_lib
 from forms.deform_builder import FormRunner, apply_errors, flatten, take_uploads, unflatten
 from forms.periods import beijing_today
 from portal.i18n import _, forms_language, translate
-from portal.resources import FormResource, OrgUnit
+from portal.resources import FormResource, OrgUnit, SubmissionResource, UnitSubmissions
 from portal.security import Permission
 from portal.services import attachments, submissions
 from portal.services.forms import CompiledVersion, compiled, forms_folder
@@ -40,6 +43,7 @@ from portal.views.common import (
     local_time,
     page_number,
 )
+from portal.views.record_history import view_extras
 from workflows import submission as workflow
 
 # How many recent periods the period list offers, newest first.
@@ -143,34 +147,7 @@ class DataEntry:
         )
         return entry.page(html)
 
-    @view_config(
-        name="submissions",
-        permission=Permission.SUBMISSION_VIEW,
-        renderer="portal:templates/entry_list.pt",
-    )
     def submissions(self, period_error: dict | None = None):
-        subpath = self.request.subpath if period_error is None else ()
-        # (Record ids are UUIDs: these names are never one.)
-        if subpath == ("period-approval",):
-            return review_pages.period_action(self)
-        if subpath == ("bulk",):
-            return review_pages.bulk_action(self)
-        if len(subpath) == 1:
-            return self.submission(subpath[0])
-        if len(subpath) == 2 and subpath[1] == "edit":
-            # Imported here: that module builds on this one.
-            from portal.views.submission_edit import edit_page
-
-            return edit_page(self, subpath[0])
-        if len(subpath) == 2 and subpath[1] == "transition":
-            return review_pages.take(self, subpath[0])
-        if len(subpath) == 2 and subpath[1] == "query":
-            return review_pages.take_query(self, subpath[0])
-        if len(subpath) == 2 and subpath[1] == "refer":
-            return referral_pages.send(self, subpath[0])
-
-        if subpath:
-            raise HTTPNotFound()
         request = self.request
         # Re-shown after a refused period approval: the filters came with the form.
         get = request.GET if period_error is None else request.POST
@@ -255,8 +232,6 @@ class DataEntry:
             return entry.page(entry.render(reading.data, row.org_code, row.client_id, row.period))
         if self.request.method == "POST" and review_error is None:
             raise HTTPForbidden()
-        from portal.views.submission_edit import view_extras
-
         return entry.page(
             entry.render_readonly(reading, review_pages.field_notes(self, row)),
             readonly=True,
@@ -471,3 +446,84 @@ class EntryForm:
             **extra,
         }
         return render_to_response("portal:templates/entry_form.pt", values, request=self.request)
+
+
+# -- the records of a unit, and one record, as contexts ---------------------------------------
+def exact(request) -> None:
+    """404 for an address that goes on past the view's name (…/edit/more)."""
+    if request.subpath:
+        raise HTTPNotFound()
+
+
+@view_config(
+    context=UnitSubmissions,
+    permission=Permission.SUBMISSION_VIEW,
+    renderer="portal:templates/entry_list.pt",
+)
+def submission_list(context: UnitSubmissions, request):
+    """{unit}/submissions: the unit's submissions, with filters and paging."""
+    exact(request)
+    return DataEntry(context.unit, request).submissions()
+
+
+@view_config(
+    context=UnitSubmissions,
+    name="period-approval",
+    request_method="POST",
+    permission=Permission.SUBMISSION_VIEW,
+    renderer="portal:templates/entry_list.pt",
+)
+def period_approval(context: UnitSubmissions, request):
+    exact(request)
+    return review_pages.period_action(DataEntry(context.unit, request))
+
+
+@view_config(
+    context=UnitSubmissions,
+    name="bulk",
+    request_method="POST",
+    permission=Permission.SUBMISSION_APPROVE,
+)
+def bulk_review(context: UnitSubmissions, request):
+    exact(request)
+    return review_pages.bulk_action(DataEntry(context.unit, request))
+
+
+@view_config(context=SubmissionResource, permission=Permission.SUBMISSION_VIEW)
+def submission_page(context: SubmissionResource, request):
+    """{unit}/submissions/{id}: read it, or resume it while it is the reader's draft."""
+    exact(request)
+    return DataEntry(context.listing_unit, request).submission(context.row.id)
+
+
+@view_config(
+    context=SubmissionResource,
+    name="transition",
+    request_method="POST",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def take_transition(context: SubmissionResource, request):
+    exact(request)
+    return review_pages.take(DataEntry(context.listing_unit, request), context.row.id)
+
+
+@view_config(
+    context=SubmissionResource,
+    name="query",
+    request_method="POST",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def take_query(context: SubmissionResource, request):
+    exact(request)
+    return review_pages.take_query(DataEntry(context.listing_unit, request), context.row.id)
+
+
+@view_config(
+    context=SubmissionResource,
+    name="refer",
+    request_method="POST",
+    permission=Permission.SUBMISSION_VIEW,
+)
+def send_referral(context: SubmissionResource, request):
+    exact(request)
+    return referral_pages.send(DataEntry(context.listing_unit, request), context.row.id)

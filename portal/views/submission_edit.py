@@ -12,17 +12,18 @@ from __future__ import annotations
 import colander
 import deform
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPSeeOther
-from pyramid.renderers import render
+from pyramid.view import view_config
 
-from forms import display
-from forms.model import ATTACHMENT_TYPES
 from forms.periods import beijing_today
 from portal.i18n import _
 from portal.models import Submission
+from portal.resources import SubmissionResource
+from portal.security import Permission
 from portal.services import submissions
 from portal.services.forms import CompiledVersion, forms_folder
 from portal.views.common import flash, local_time
-from portal.views.data_entry import PERIOD, DataEntry, EntryForm
+from portal.views.data_entry import PERIOD, DataEntry, EntryForm, exact
+from portal.views.record_history import field_label
 
 # The hidden control holding the revision the form's values were based on.
 REVISION = "entry_revision"
@@ -127,11 +128,11 @@ class EditForm(EntryForm):
         return super().page(form_html, readonly, masked, **extra)
 
 
-def field_label(pages: DataEntry, definition, name: str) -> str:
-    if name == "period":
-        return pages.t(_("entry_period", default="Reporting period"))
-    f = definition.get_field(name)
-    return (f.label.get(pages.language) or name) if f is not None else name
+@view_config(context=SubmissionResource, name="edit", permission=Permission.SUBMISSION_VIEW)
+def edit_view(context: SubmissionResource, request):
+    """{unit}/submissions/{id}/edit"""
+    exact(request)
+    return edit_page(DataEntry(context.listing_unit, request), context.row.id)
 
 
 def edit_page(pages: DataEntry, submission_id: str):
@@ -161,54 +162,3 @@ def edit_page(pages: DataEntry, submission_id: str):
         pages, form, current, row, submissions.current_revision(request.dbsession, row.id)
     )
     return entry.page(entry.render(reading.data, row.org_code, row.client_id, row.period))
-
-
-# -- the page showing a submission ---------------------------------------------------------
-def view_extras(pages: DataEntry, reading: submissions.Reading, current: CompiledVersion) -> dict:
-    """The edit button (when the reader may edit the record) and the history of its kept
-    revisions (personal fields masked as in `reading`), for EntryForm.page."""
-    request, row = pages.request, reading.submission
-    edit_url = None
-    unit = request.root_site.unit_by_code(row.org_code)
-    if not reading.masked and submissions.may_revise(request, row, unit):
-        edit_url = request.resource_url(pages.unit, "submissions", row.id, "edit")
-    entries = submissions.history(request, reading, current)
-    history_html = None
-    if entries:
-        definition = current.definition
-        rows = [
-            {
-                "revision": entry.revision,
-                "saved_by": entry.saved_by,
-                "saved": local_time(entry.saved).strftime("%Y-%m-%d %H:%M"),
-                "changes": [
-                    {
-                        "name": change.name,
-                        "label": field_label(pages, definition, change.name),
-                        "before": value_text(pages, definition, change.name, change.before),
-                        "after": value_text(pages, definition, change.name, change.after),
-                    }
-                    for change in entry.changes
-                ],
-            }
-            for entry in entries
-        ]
-        history_html = render(
-            "portal:templates/submission_history.pt",
-            {"entries": rows, "current": entries[0].revision},
-            request,
-        )
-    return {"edit_url": edit_url, "history_html": history_html}
-
-
-def value_text(pages: DataEntry, definition, name: str, value) -> str | None:
-    """A value as the history shows it; None for sections, repeats and files (only that they
-    changed is shown)."""
-    if value is None or value == "" or value == []:
-        return "—"
-    f = definition.get_field(name) if name != "period" else None
-    if f is None:
-        return str(value)
-    if f.is_container or f.type in ATTACHMENT_TYPES:
-        return None
-    return display.format_value(definition, f, value, pages.language)
