@@ -86,6 +86,8 @@ class Site(Folder):
 
     __name__ = ""
     evolve_version = 0
+    # The hospitals two-way referrals go to (codes); None: every active hospital.
+    referral_partners: tuple[str, ...] | None = None
 
     def unit_by_code(self, code: str):
         return self.units.get(code)

@@ -58,6 +58,7 @@ def includeme(config):
     config.add_route("api_referral", "/api/v1/referrals/{id}")
     config.add_route("api_referral_transitions", "/api/v1/referrals/{id}/transitions")
     config.add_route("referrals", "/referrals")
+    config.add_route("referral_partners", "/referrals/partners")  # before {id}
     config.add_route("referral", "/referrals/{id}")
     config.add_route("api_period_approvals", "/api/v1/period-approvals")
     config.add_route("api_period_unapprove", "/api/v1/period-approvals/unapprove")

@@ -56,12 +56,27 @@ def definition() -> engine.Definition:
     return engine.load_builtin(WORKFLOW)
 
 
-def partners(site) -> list[OrgUnit]:
-    """The hospitals referrals may be sent to: the active hospitals of the tree."""
+def hospitals(site) -> list[OrgUnit]:
+    """The active hospitals of the tree, by code."""
     return sorted(
         (u for u in site.units.values() if u.type == "hospital" and u.active),
         key=lambda u: u.code,
     )
+
+
+def partners(site) -> list[OrgUnit]:
+    """The hospitals referrals may be sent to: those the admin lists as partners (every
+    active hospital of the tree until a list is kept)."""
+    listed = getattr(site, "referral_partners", None)
+    found = hospitals(site)
+    return found if listed is None else [u for u in found if u.code in listed]
+
+
+def set_partners(site, codes) -> list[str]:
+    """Keep the partner list (codes of active hospitals; others are ignored)."""
+    known = {u.code for u in hospitals(site)}
+    site.referral_partners = tuple(sorted(c for c in set(codes) if c in known))
+    return list(site.referral_partners)
 
 
 # -- who is who ------------------------------------------------------------------------------

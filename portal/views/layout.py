@@ -78,6 +78,16 @@ def navigation(request) -> list[NavItem]:
                 _("nav_referrals", default="Referrals"), request.route_url("referrals"), "referrals"
             )
         )
+    elif first is not None and first.type == "city" and request.has_permission(
+        Permission.ORG_EDIT, first
+    ):
+        items.append(
+            NavItem(
+                _("nav_referral_partners", default="Partner hospitals"),
+                request.route_url("referral_partners"),
+                "referrals",
+            )
+        )
     forms = request.root_site.get("forms")
     if forms is not None and request.has_permission(Permission.FORM_EDIT, forms):
         items.append(

@@ -270,3 +270,29 @@ def send(pages, submission_id: str):
         return HTTPSeeOther(request.resource_url(pages.unit, "submissions", submission_id))
     flash(request, _("referral_sent", default="The referral was sent."))
     return HTTPSeeOther(request.route_url("referral", id=referral.id))
+
+
+# -- the partner hospitals (system admin) -------------------------------------------------------
+@view_config(
+    route_name="referral_partners",
+    renderer="portal:templates/referral_partners.pt",
+    permission=Permission.HOME,
+)
+def partner_list(request):
+    """The hospitals referrals may be sent to: the system admin ticks them among the tree's
+    active hospitals (until then, every one is a partner)."""
+    site = request.root_site
+    city = next(iter(site.values()), None)
+    if city is None or not request.has_permission(Permission.ORG_EDIT, city):
+        raise HTTPForbidden()
+    if request.method == "POST":
+        chosen = referrals.set_partners(site, request.POST.getall("partner"))
+        audit.record(request, "referral.partners", detail={"partners": chosen})
+        flash(request, _("referral_partners_saved", default="The partner hospitals were saved."))
+        return HTTPSeeOther(request.route_url("referral_partners"))
+    partners = {u.code for u in referrals.partners(site)}
+    return {
+        "hospitals": [(u.code, u.name, u.code in partners) for u in referrals.hospitals(site)],
+        "csrf_token": get_csrf_token(request),
+        "active_nav": "referrals",
+    }

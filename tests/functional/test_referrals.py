@@ -236,3 +236,35 @@ def test_overdue_steps_show_in_both_inboxes(checked, testapp, tokens, sent):
     sent_back(testapp, sent["id"], days=30)
     still = checked("get", f"/api/v1/referrals/{sent['id']}", 200, headers=tokens["hospital"])
     assert still.json["overdue"] == "return"
+
+
+def test_the_admin_lists_the_partner_hospitals(checked, testapp, tokens):
+    from tests.conftest import csrf_token, login
+
+    login(testapp, "admin")
+    page = testapp.get("/referrals/partners")
+    assert {box["value"] for box in page.html.select("input[name=partner][checked]")} == {
+        HOSPITAL,
+        OTHER_HOSPITAL,
+    }  # every hospital until a list is kept
+    testapp.post("/referrals/partners", {"partner": OTHER_HOSPITAL}, status=400)  # no CSRF
+    testapp.post(
+        "/referrals/partners",
+        {"partner": [OTHER_HOSPITAL, "110101001"], "csrf_token": csrf_token(testapp)},
+        status=303,
+    )
+    partners = checked("get", "/api/v1/referrals/partners", 200, headers=tokens["station"]).json
+    assert [p["code"] for p in partners] == [OTHER_HOSPITAL]  # a centre is never a partner
+    register_person(testapp, org=STATION, login="station")
+    record = submit_slip(checked, tokens)
+    refused = checked(
+        "post_json",
+        "/api/v1/referrals",
+        422,
+        params={"submission": record, "hospital": HOSPITAL},
+        headers=tokens["station"],
+    )
+    assert refused.json["reason"] == "hospital"
+    testapp.reset()
+    login(testapp, "dongcheng")
+    testapp.get("/referrals/partners", status=403)
