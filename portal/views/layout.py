@@ -78,8 +78,10 @@ def navigation(request) -> list[NavItem]:
                 _("nav_referrals", default="Referrals"), request.route_url("referrals"), "referrals"
             )
         )
-    elif first is not None and first.type == "city" and request.has_permission(
-        Permission.ORG_EDIT, first
+    elif (
+        first is not None
+        and first.type == "city"
+        and request.has_permission(Permission.ORG_EDIT, first)
     ):
         items.append(
             NavItem(
