@@ -2,14 +2,14 @@
 it with a comment; `staff` finds it in the inbox, fixes it and resubmits; the centre, the
 district and the city approve it in turn; then `staff` can no longer edit it."""
 
-import datetime as dt
 import os
 
 import pytest
 import transaction
 
 from tests.browser.conftest import wait_until
-from tests.browser.test_data_entry import CENTRE, control, login
+from tests.browser.test_data_entry import control, login
+from tests.browser.test_submission_edit import submit_followup
 from tests.functional.people import RECORD_NO
 
 pytestmark = pytest.mark.browser
@@ -48,23 +48,7 @@ def test_a_record_is_returned_fixed_and_approved_up_to_the_city(
     page, browser, live_server, app_config, output_dir, person
 ):
     set_chain(app_config, "hypertension_followup", ("centre", "district", "city"))
-    login(page)
-    page.goto(CENTRE + "forms/hypertension_followup")
-    wait_until(page, "window.FormRuntime && window.deform_loaded")
-    control(page, "name").fill("张三")
-    control(page, "record_no").fill(RECORD_NO)
-    control(page, "visit_date").fill((dt.date.today() - dt.timedelta(days=1)).isoformat())
-    control(page, "visit_mode", "1").check()
-    control(page, "birth_date").fill("1956-03-01")
-    control(page, "mgmt_start_date").fill("2020-01-06")
-    control(page, "mgmt_status", "1").check()
-    control(page, "sbp").fill("150")
-    control(page, "dbp").fill("90")
-    control(page, "height").fill("170")
-    control(page, "weight").fill("65")
-    with page.expect_navigation():
-        page.click("button[name='submit']")
-    page.locator("#submissions tbody tr a").first.click()
+    submit_followup(page, RECORD_NO)
     record_url = page.url
     assert page.locator("#review .review-chain li").count() == 3
     assert page.locator("#review form").count() == 0  # the author takes no transition now
