@@ -6,7 +6,7 @@ from pyramid.view import forbidden_view_config, notfound_view_config, view_confi
 
 from portal import audit
 from portal.i18n import _
-from portal.request_body import MalformedBody
+from portal.request_body import BodyTooLarge, MalformedBody, MalformedRequest
 
 
 def wants_json(request) -> bool:
@@ -78,5 +78,37 @@ def malformed_body(request):
         "message": _(
             "malformed_body_message",
             default="Your browser sent the form incompletely. Go back and send it again.",
+        ),
+    }
+
+
+@view_config(context=MalformedRequest, renderer="portal:templates/error.pt")
+def malformed_request(context, request):
+    request.response.status_int = 400
+    if wants_json(request):
+        request.override_renderer = "json"
+        return {"error": context.reason}
+    return {
+        "title": _("malformed_request_title", default="The request could not be read"),
+        "message": _(
+            "malformed_request_message",
+            default="The address or the data sent could not be read. Go back and try again.",
+        ),
+    }
+
+
+@view_config(context=BodyTooLarge, renderer="portal:templates/error.pt")
+def body_too_large(context, request):
+    request.response.status_int = 413
+    if wants_json(request):
+        request.override_renderer = "json"
+        return {"error": f"the request body is over its limit of {context.limit} bytes"}
+    return {
+        "title": _("body_too_large_title", default="Too much was sent"),
+        "message": _(
+            "body_too_large_message",
+            default="What was sent is larger than this page accepts (${size} KB). Nothing was "
+            "saved.",
+            mapping={"size": context.limit // 1024},
         ),
     }
