@@ -11,6 +11,7 @@ to be escaped. The data is the stored, flat data (see `forms.validation`), possi
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,3 +138,18 @@ def _items(
                 )
             )
     return items
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable(value: Any) -> Any:
+    """`value` (stored values: dicts, lists, strings) with any lone surrogate, which cannot be
+    written out as UTF-8, shown as U+FFFD: a page renders whatever is stored."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, dict):
+        return {k: readable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [readable(v) for v in value]
+    return value

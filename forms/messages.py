@@ -25,6 +25,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "validation.required": ("This field is required.", "此项为必填项。"),
     "validation.not_text": ("Enter text.", "请输入文字。"),
+    "validation.text_characters": (
+        "Remove the control or direction characters from this text.",
+        "请删除文字中的控制字符或方向控制字符。",
+    ),
     "validation.not_integer": ("Enter a whole number.", "请输入整数。"),
     "validation.not_number": ("Enter a number.", "请输入数字。"),
     "validation.not_boolean": ("Choose yes or no.", "请选择是或否。"),

@@ -14,6 +14,7 @@ import decimal
 import heapq
 import math
 import re
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -108,13 +109,28 @@ def _code(value: Any) -> str:
     return str(value)
 
 
+# What a text value may not hold: lone surrogates (not text at all), control characters
+# other than tab and line breaks, and the bidirectional embedding, override and isolate
+# controls that make text read other than it is stored.
+_FORBIDDEN_TEXT = re.compile(
+    "[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def clean_text(value: str) -> str:
+    """A text value as kept: NFC-normalised; _Invalid if it holds a forbidden character."""
+    if _FORBIDDEN_TEXT.search(value):
+        raise _Invalid(Message("validation.text_characters"))
+    return unicodedata.normalize("NFC", value)
+
+
 def coerce(field_: Field, value: Any, today: datetime.date | None = None) -> Any:
     """The clean value of a non-empty `value` for the field's type; raise _Invalid."""
     kind = field_.type
     if kind == "text":
         if not isinstance(value, str):
             raise _Invalid(Message("validation.not_text"))
-        return value
+        return clean_text(value)
     if kind in ATTACHMENT_TYPES:
         # The portal stores the upload and puts its reference here.
         if not isinstance(value, str):

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import make_transient_to_detached
 
 from forms import periods
+from forms.display import readable
 from forms.identifiers import mask_pii
 from forms.messages import Message
 from portal import audit
@@ -464,6 +465,7 @@ def read(request, submission_id: str) -> Reading:
     current = compiled_version_of(request, submission)
     masked = current.has_pii and not request.has_permission(Permission.SUBMISSION_PII, unit)
     data = mask_pii(current.definition, submission.data) if masked else submission.data
+    data = readable(data)  # what an older version let in must not stop the page
     audited = _audit_read(request, submission, unit, masked) if current.has_pii else None
     return Reading(submission, data, masked, audited)
 

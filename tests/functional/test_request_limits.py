@@ -80,3 +80,40 @@ def test_a_page_address_that_is_not_utf8_is_a_400_page(testapp):
     response = request.get_response(testapp.app)
     assert response.status_int == 400
     assert "请求无法读取" in response.text or "could not be read" in response.text
+
+
+@pytest.mark.parametrize(
+    "value", ["\ud800", "a\x00b", "右\u202e左", "a\x1bb"], ids=["surrogate", "nul", "bidi", "esc"]
+)
+def test_text_with_forbidden_characters_is_refused_at_its_field(checked, published, tokens, value):
+    from tests.functional.form_samples import good_data
+    from tests.functional.test_api_forms import submit
+
+    res = submit(checked, tokens["staff"], status=422, data=good_data(name=value))
+    assert "控制字符" in res.json["errors"]["name"]
+
+
+def test_text_is_kept_in_nfc(checked, published, tokens):
+    from tests.functional.form_samples import good_data
+    from tests.functional.test_api_forms import submit
+
+    record = submit(checked, tokens["staff"], data=good_data(name="Jose\u0301")).json["id"]
+    stored = checked("get", f"/api/v1/submissions/{record}", 200, headers=tokens["staff"])
+    assert stored.json["data"]["name"] == "Jos\u00e9"
+
+
+def test_a_page_shows_what_an_older_version_let_in(checked, testapp, published, tokens):
+    from sqlalchemy import update
+
+    from portal.models import Submission
+    from tests.conftest import login, sql
+    from tests.functional.test_api_forms import submit
+
+    record = submit(checked, tokens["staff"]).json["id"]
+    with sql(testapp) as s, s.begin():
+        row = s.get(Submission, record)
+        data = {**row.data, "name": "王\ud800"}
+        s.execute(update(Submission).where(Submission.id == record).values(data=data))
+    login(testapp, "staff")
+    page = testapp.get(f"/110000/110101/110101001/submissions/{record}")
+    assert "王\ufffd" in page.text
