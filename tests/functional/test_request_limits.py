@@ -104,6 +104,7 @@ def test_text_is_kept_in_nfc(checked, published, tokens):
 
 def test_a_page_shows_what_an_older_version_let_in(checked, testapp, published, tokens):
     from sqlalchemy import update
+    from sqlalchemy.exc import DataError
 
     from portal.models import Submission
     from tests.conftest import login, sql
@@ -113,7 +114,13 @@ def test_a_page_shows_what_an_older_version_let_in(checked, testapp, published, 
     with sql(testapp) as s, s.begin():
         row = s.get(Submission, record)
         data = {**row.data, "name": "王\ud800"}
-        s.execute(update(Submission).where(Submission.id == record).values(data=data))
+        statement = update(Submission).where(Submission.id == record).values(data=data)
+        if s.get_bind().dialect.name == "postgresql":
+            # jsonb itself refuses a lone surrogate: there, no such record can exist.
+            with pytest.raises(DataError), s.begin_nested():
+                s.execute(statement)
+            return
+        s.execute(statement)
     login(testapp, "staff")
     page = testapp.get(f"/110000/110101/110101001/submissions/{record}")
     assert "王\ufffd" in page.text
