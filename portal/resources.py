@@ -457,23 +457,11 @@ class UnitSubmissions:
 
         from portal.services import review
 
-        request = get_current_request()
-        row = request.dbsession.get(_submission_model(), name) if len(name) <= 36 else None
-        if row is None or not row.org_path.startswith(self.unit.path):
+        resource = review.record_resource(get_current_request(), name, self.unit.path)
+        if resource is None:
             raise KeyError(name)  # another subtree's record is read at its own address
-        unit = find_root(self.unit).unit_by_code(row.org_code)
-        if unit is None:
-            raise KeyError(name)
-        locked = review.is_locked(row) or review.period_locked(request.dbsession, row)
-        resource = SubmissionResource(row, unit, locked)
         resource.__parent__ = self
         return resource
-
-
-def _submission_model():
-    from portal.models import Submission
-
-    return Submission
 
 
 class SubmissionResource:

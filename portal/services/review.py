@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.models import PeriodApproval, RecordQuery, Submission, WorkflowEntry, utcnow
-from portal.resources import FormResource, OrgUnit
+from portal.resources import FormResource, OrgUnit, SubmissionResource
 from portal.security import REVIEWER_ROLES, Permission
 from portal.services import record_changes
 from workflows import engine
@@ -90,6 +90,18 @@ def reviewer_levels(request, unit: OrgUnit | None, chain: tuple[str, ...]) -> fr
             if level is not None and level == node.type and level in chain:
                 held.add(level)
     return frozenset(held)
+
+
+def record_resource(request, submission_id: str, within: str = "/") -> SubmissionResource | None:
+    """The record `submission_id` as a resource (its ACL locked once approved or its period
+    is), if it lies under the unit path `within`; None otherwise."""
+    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
+    if row is None or not row.org_path.startswith(within):
+        return None
+    unit = request.root_site.unit_by_code(row.org_code)
+    if unit is None:
+        return None
+    return SubmissionResource(row, unit, is_locked(row) or period_locked(request.dbsession, row))
 
 
 # -- the record's state, the caller, the facts -------------------------------------------------

@@ -12,7 +12,7 @@ from pyramid.view import view_config
 
 from portal import audit
 from portal.i18n import _, forms_language, translate
-from portal.models import RecordQuery, Submission
+from portal.models import RecordQuery
 from portal.resources import SubmissionResource
 from portal.security import Permission, Refused
 from portal.services import inbox, period_approval, queries, review
@@ -42,12 +42,10 @@ def record_factory(request) -> SubmissionResource:
 
 
 def record_context(request, submission_id: str) -> SubmissionResource:
-    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
-    unit = request.root_site.unit_by_code(row.org_code) if row is not None else None
-    if row is None or unit is None:
+    resource = review.record_resource(request, submission_id)
+    if resource is None:
         raise HTTPNotFound()
-    locked = review.is_locked(row) or review.period_locked(request.dbsession, row)
-    return SubmissionResource(row, unit, locked)
+    return resource
 
 
 def refusal_json(request, refusal: engine.Refusal) -> dict:

@@ -504,7 +504,7 @@ def submission_page(context: SubmissionResource, request):
 )
 def take_transition(context: SubmissionResource, request):
     exact(request)
-    return review_pages.take(DataEntry(context.listing_unit, request), context.row.id)
+    return review_pages.take(DataEntry(context.listing_unit, request), context)
 
 
 @view_config(
@@ -515,7 +515,7 @@ def take_transition(context: SubmissionResource, request):
 )
 def take_query(context: SubmissionResource, request):
     exact(request)
-    return review_pages.take_query(DataEntry(context.listing_unit, request), context.row.id)
+    return review_pages.take_query(DataEntry(context.listing_unit, request), context)
 
 
 @view_config(

@@ -123,26 +123,11 @@ def panel(pages, row: Submission, error: dict | None = None) -> str:
     )
 
 
-def _posted_record(pages, submission_id: str):
-    """The record a POST under {unit}/submissions/{id}/ acts on, and its unit: 404 unless it
-    is there and the request a POST, 403 outside the caller's part of the tree."""
-    request = pages.request
-    if request.method != "POST":
-        raise HTTPNotFound()
-    row = request.dbsession.get(Submission, submission_id) if len(submission_id) <= 36 else None
-    if row is None or not row.org_path.startswith(pages.unit.path):
-        raise HTTPNotFound()
-    unit = request.root_site.unit_by_code(row.org_code)
-    if unit is None or not request.has_permission(Permission.SUBMISSION_VIEW, unit):
-        raise HTTPForbidden()
-    return row, unit
-
-
-def take(pages, submission_id: str):
+def take(pages, context):
     """POST {unit}/submissions/{id}/transition: take the transition named in the form, then
     back to the record's page; a refusal is shown there, with the comment as typed."""
-    request = pages.request
-    row, unit = _posted_record(pages, submission_id)
+    request, row, unit = pages.request, context.row, context.unit
+    submission_id = row.id
     name = request.POST.get("transition", "")
     comment = request.POST.get("comment", "")[:2000]
     ctx = review.context(request, row, unit)
@@ -353,12 +338,12 @@ def query_threads(pages, row: Submission, definition) -> list[dict]:
     return found
 
 
-def take_query(pages, submission_id: str):
+def take_query(pages, context):
     """POST {unit}/submissions/{id}/query: open a query (reviewers), answer it (staff),
     reply to it or resolve it (reviewers); back to the record, or the record with the
     problem and the text as typed."""
-    request = pages.request
-    row, unit = _posted_record(pages, submission_id)
+    request, row, unit = pages.request, context.row, context.unit
+    submission_id = row.id
     action, text = request.POST.get("action", ""), request.POST.get("text", "")[:2000]
     try:
         if action == "open":
