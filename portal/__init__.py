@@ -18,6 +18,7 @@ def make_config(settings: dict) -> Configurator:
     config.include("pyramid_retry")
     config.include(".zodb")
     config.include(".models")
+    config.include(".crossstore")
     config.include(".security")
     config.include(".i18n")
     config.include(".routes")

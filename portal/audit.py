@@ -10,7 +10,7 @@ import logging
 
 from sqlalchemy import insert
 
-from portal import models
+from portal import crossstore, models
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +52,13 @@ def record(
     path=None,
 ):
     """Add an audit event. `independent=True` writes it even if the request aborts."""
-    row = models.AuditEvent(**_values(request, event, outcome, target, unit, detail, path))
+    values = _values(request, event, outcome, target, unit, detail, path)
+    row = models.AuditEvent(**values)
     if independent:
         after_request(request, lambda session: session.add(row))
     else:
         request.dbsession.add(row)
+        crossstore.remember_audit(request, {"ts": models.utcnow(), **values})
     return row
 
 
@@ -67,8 +69,9 @@ def record_now(request, event, outcome="success", target=None, unit=None, detail
     """As `record`, in the request's transaction, but inserted at once by a Core statement,
     which costs a fraction of the ORM's flush: for hot paths that have just written to SQL
     themselves (so holding SQLite's write lock a little longer changes nothing)."""
-    values = _values(request, event, outcome, target, unit, detail, path)
-    models.write(request, _INSERT, {"ts": models.utcnow(), **values})
+    values = {"ts": models.utcnow(), **_values(request, event, outcome, target, unit, detail, path)}
+    models.write(request, _INSERT, values)
+    crossstore.remember_audit(request, values)
 
 
 def after_request(request, work):

@@ -263,6 +263,17 @@ class Referral(Base):
     back: Mapped[dict | None] = mapped_column(JSON)  # the 回转单
 
 
+class CommitLog(Base):
+    """The SQL half of a transaction that wrote both stores: its id, whose ZODB half is a
+    marker in root["portal_commits"]. A marker without its row is a transaction whose SQL
+    part a crash lost (portal/crossstore.py)."""
+
+    __tablename__ = "commit_log"
+
+    cid: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+
+
 class UnitPath(Base):
     """Each org unit's current path, mirrored from the ZODB tree: the row a submission
     takes its org_path from, and a move rewrites before it rewrites the submissions (see
@@ -532,6 +543,9 @@ def get_engine(settings: dict, prefix: str = "sqlalchemy."):
             )
         event.listen(engine, "connect", _sqlite_pragmas(synchronous))
         _SQLiteWriters(engine, timeout=BUSY_TIMEOUT_MS / 1000)
+    from portal import crossstore
+
+    crossstore.adapt_engine(engine, crossstore.prepared_transactions_available(engine))
     return engine
 
 
@@ -573,8 +587,10 @@ def get_session_factory(engine) -> sessionmaker:
 
 
 def get_tm_session(session_factory, transaction_manager):
-    """A session whose commit and rollback follow the transaction manager."""
+    """A session whose commit and rollback follow the transaction manager: two-phase, so
+    that where ZODB is in the transaction too, SQL commits after it (portal/crossstore.py)."""
     dbsession = session_factory()
+    dbsession.twophase = True
     dbsession.info[_TM_KEY] = zope.sqlalchemy.ZopeTransactionEvents(
         transaction_manager=transaction_manager
     )
@@ -599,6 +615,9 @@ def includeme(config):
 
 
 def _request_dbsession(request):
+    from portal import crossstore
+
+    crossstore.watch(request)
     dbsession = get_tm_session(request.registry.dbsession_factory, request.tm)
     # For what follows a change of the rows without a request at hand (record_changes).
     dbsession.info["registry"] = request.registry

@@ -28,6 +28,9 @@ def request_connection(request):
     with the manager, which synchronises it then (TransactionManager.registerSynch calls
     its newTransaction). Once is enough: on RelStorage each costs round trips to the
     server. Outside a transaction (a script's bootstrap), begin() will."""
+    from portal import crossstore
+
+    crossstore.watch(request)
     db = request.registry.zodb
     conn = db.open(transaction_manager=request.tm)
     request.add_finished_callback(lambda request: conn.close())

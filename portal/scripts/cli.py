@@ -350,6 +350,28 @@ def cmd_reports_check(args):
     return 0
 
 
+def cmd_check(args):
+    from portal.services import consistency
+
+    with _env(args.config) as env:
+        report = consistency.check_all(
+            env["request"], repair=args.repair, with_aggregates=not args.no_aggregates
+        )
+    for line in report.lines:
+        print(line)
+    for name, count in report.repaired.items():
+        print(f"repaired: {name} {count:,}")
+    if report.problems and not args.repair:
+        print(
+            f"{report.problems:,} disagreements between ZODB and SQL; "
+            "`portal check --repair` puts them right.",
+            file=sys.stderr,
+        )
+        return 1
+    print("ZODB and SQL agree." if not report.problems else "Repaired.")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="portal", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -420,6 +442,20 @@ def parser() -> argparse.ArgumentParser:
         "attachments-clean",
         cmd_attachments_clean,
         "remove lapsed uploads that no submission refers to (run it daily)",
+    )
+    check = command(
+        "check",
+        cmd_check,
+        "check that ZODB and SQL agree (paths, attachments, report aggregates, transactions "
+        "a crash interrupted); exit 1 if they do not",
+    )
+    check.add_argument(
+        "--repair", action="store_true", help="put right what disagrees (with an audit row)"
+    )
+    check.add_argument(
+        "--no-aggregates",
+        action="store_true",
+        help="skip the recomputation of the report aggregates (the slow part)",
     )
     command(
         "reports-rebuild",

@@ -46,7 +46,7 @@ from forms.attachments import (
 from forms.deform_builder import UploadRefused
 from forms.messages import Message
 from forms.model import Field
-from portal import audit
+from portal import audit, crossstore
 from portal.i18n import _, translate
 from portal.models import AuditEvent, Submission, utcnow
 from portal.resources import Attachment, Attachments, OrgUnit
@@ -365,11 +365,13 @@ def bind(request, current, data: dict, submission, unit: OrgUnit) -> None:
     if not current.has_attachments:
         return
     attachments = folder(request)
+    bound = []
     for _key, f, _holder, reference in attachment_values(current.definition, data):
         attachment = attachments.get(reference) if isinstance(reference, str) else None
         if attachment is None:
             continue
         if not attachment.bound:
+            bound.append(attachment.id)
             attachments.pending.pop(attachment.id, None)
             attachment.expires = None
             attachment.submission = submission.id
@@ -382,6 +384,9 @@ def bind(request, current, data: dict, submission, unit: OrgUnit) -> None:
         attachment.pii = attachment.pii or f.pii
         if attachment.org != unit.code:
             attachment.org = unit.code  # a draft saved again for another unit
+    if bound:
+        # Should the submission's SQL part be lost, recovery makes these pending again.
+        crossstore.note(request, "attachments", submission=submission.id, ids=bound)
 
 
 # -- reading them ------------------------------------------------------------------------------

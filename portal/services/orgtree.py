@@ -298,11 +298,11 @@ def move_unit(site: Site, unit: OrgUnit, new_parent: OrgUnit, dbsession) -> OrgU
     # The index maps code -> the same persistent object, which did not change; only its
     # position did. Say so loudly if that ever stops being true.
     assert site.units[unit.code] is unit
-    _relocate(dbsession, [(old_path, unit)])
+    relocate_moved(dbsession, [(old_path, unit)])
     return old_parent
 
 
-def _relocate(dbsession, moves: list[tuple[str, OrgUnit]], created=()) -> None:
+def relocate_moved(dbsession, moves: list[tuple[str, OrgUnit]], created=()) -> None:
     """After units moved from (old path, unit): record the new paths of their subtrees
     (and of any `created` units) in unit_paths, then move the submissions. In that order:
     a submission saved meanwhile either waits for the new paths or is moved too (see
@@ -866,7 +866,9 @@ class _Importer:
                 events.append(("org.deactivate", unit, audit_detail(ended)))
             if changes:
                 events.append(("org.update", unit, {"changes": audit_detail(changes)}))
-        _relocate(self.request.dbsession, [(path, unit) for unit, _old, path in moving], created)
+        relocate_moved(
+            self.request.dbsession, [(path, unit) for unit, _old, path in moving], created
+        )
         for event, unit, detail in events:
             self.record(event, unit, unit.code, detail)
 

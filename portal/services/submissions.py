@@ -30,6 +30,9 @@ from portal import audit
 from portal.i18n import _, translate
 from portal.models import (
     AuditEvent,
+    PeriodApproval,
+    RecordQuery,
+    Referral,
     Submission,
     SubmissionRevision,
     WorkflowEntry,
@@ -797,18 +800,31 @@ def history(request, reading: Reading, current: CompiledVersion) -> list[History
 # -- the tree ------------------------------------------------------------------------------
 def relocate(dbsession, old_path: str, new_path: str) -> int:
     """A unit moved from `old_path` to `new_path`: rewrite the org_path of every submission
-    in its subtree, in one UPDATE (the prefix replaced), in the caller's transaction.
-    Returns how many rows changed. (Revisions store no path; the audit log keeps where
-    units were when its events happened and is not rewritten.)"""
+    in its subtree, in one UPDATE (the prefix replaced), in the caller's transaction, and
+    the paths of the rows filed with them: review queries, period approvals, referrals
+    (from and to). Returns how many submissions changed. (Revisions store no path; the
+    audit log keeps where units were when its events happened and is not rewritten.)"""
     dialect = dbsession.get_bind().dialect.name
-    result = dbsession.execute(
-        update(Submission)
-        .where(in_subtrees(Submission.org_path, [old_path], dialect))
-        .values(org_path=literal(new_path) + func.substr(Submission.org_path, len(old_path) + 1))
-        .execution_options(synchronize_session=False)
-    )
-    # Rows this session already holds would still show the old path.
+    moved = 0
+    for column in (
+        Submission.org_path,
+        RecordQuery.org_path,
+        PeriodApproval.org_path,
+        Referral.from_path,
+        Referral.to_path,
+    ):
+        result = dbsession.execute(
+            update(column.class_)
+            .where(in_subtrees(column, [old_path], dialect))
+            .values({column.key: literal(new_path) + func.substr(column, len(old_path) + 1)})
+            .execution_options(synchronize_session=False)
+        )
+        if column is Submission.org_path:
+            moved = result.rowcount
+    # Rows this session already holds would still show the old paths.
     for instance in list(dbsession.identity_map.values()):
-        if isinstance(instance, Submission):
+        if isinstance(instance, Referral):
+            dbsession.expire(instance, ["from_path", "to_path"])
+        elif isinstance(instance, Submission | RecordQuery | PeriodApproval):
             dbsession.expire(instance, ["org_path"])
-    return result.rowcount
+    return moved
