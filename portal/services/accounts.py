@@ -271,8 +271,8 @@ def password_reused(account: Account, password: str, history: int) -> bool:
 def reused_message(history: int):
     return _(
         "password_reused",
-        default="You have used this password recently. Choose one that differs from your "
-        "last ${n} passwords.",
+        default="This password was used recently: choose one that differs from the last "
+        "${n} passwords of this account.",
         mapping={"n": max(history, 1)},
     )
 
