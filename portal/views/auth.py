@@ -92,6 +92,11 @@ def login_view(request):
             else:  # locked meanwhile: start again from the password
                 request.session.pop(PENDING, None)
                 pending, error = None, BAD_LOGIN
+        elif "otp" in request.POST:
+            error = _(
+                "otp_step_lapsed",
+                default="The time to enter the code ran out. Log in again.",
+            )
         else:
             login = request.POST.get("login", "").strip()
             result = authenticate(request, login, request.POST.get("password", ""))
@@ -154,7 +159,7 @@ def hold_back(event):
     route = request.matched_route
     if route is not None and (route.name.startswith("__") or route.name in OPEN_ROUTES):
         return
-    if request.session.get("auth") is None and request.authorization is None:
+    if request.session.get("auth") is None and "Authorization" not in request.headers:
         return  # anonymous: no identity to look up
     identity = request.identity
     if identity is None:

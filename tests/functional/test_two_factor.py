@@ -158,15 +158,25 @@ def test_login_page_asks_for_the_code_on_a_second_step(testapp):
     assert success[-1].detail == {"via": "form", "factor": "totp"}
 
 
-def test_the_code_step_lapses_and_can_be_left(testapp):
+def test_the_code_step_lapses_and_can_be_left(testapp, monkeypatch):
+    from portal.views import auth
+
     password_step(testapp, "admin")
+    assert testapp.get("/login").html.find(id="otp-step") is not None
     page = testapp.get("/login?restart=1")
     assert page.html.find(id="password-step") is not None
-    # A code posted without a password step first is a failed password step.
+    password_step(testapp, "admin")
+    monkeypatch.setattr(auth, "PENDING_SECONDS", -1)  # the 5 minutes are over
+    page = testapp.get("/login")
+    assert page.html.find(id="password-step") is not None
+    # A code posted without a password step first (or after it lapsed) logs nobody in,
+    # and counts nothing.
     token = page.forms["password-step"]["csrf_token"].value
     res = testapp.post("/login", {"csrf_token": token, "otp": code()}, status=200)
     assert res.html.find(id="login-error") is not None
+    assert res.html.find(id="password-step") is not None
     assert "/login" in testapp.get("/", status=303).location
+    assert audit_rows(testapp, event="login", outcome="failure") == []
 
 
 def test_wrong_codes_on_the_page_lock_the_account(testapp):
