@@ -73,8 +73,8 @@ def _logged_in(request, result, next_url):
 )
 def login_view(request):
     next_url = request.params.get("next", "")
-    if "restart" in request.GET:
-        request.session.pop(PENDING, None)
+    if "restart" in request.GET and PENDING in request.session:
+        del request.session[PENDING]
     pending = _pending_login(request)
     login = ""
     error = None
@@ -107,8 +107,8 @@ def login_view(request):
                 query = {"next": next_url} if next_url else {}
                 return HTTPSeeOther(request.route_url("login", _query=query))
             error = BAD_LOGIN
-    elif pending is None:
-        request.session.pop(PENDING, None)
+    elif pending is None and PENDING in request.session:
+        del request.session[PENDING]  # lapsed
     return {
         "login": pending or login,
         "error": error,
