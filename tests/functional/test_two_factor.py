@@ -242,6 +242,10 @@ def test_anyone_may_enrol_and_recovery_codes_work_once(testapp):
     form["otp"] = codes[1]
     form.submit(status=303)
     assert account_state(testapp, "city")["recovery"] == 8
+    # No secret or code reaches the audit log.
+    logged = repr([(r.target, r.detail) for r in audit_rows(testapp)])
+    assert secret not in logged
+    assert not any(c in logged or c.replace("-", "") in logged for c in codes)
 
 
 def test_new_recovery_codes_need_the_current_code_and_replace_the_old(testapp):
