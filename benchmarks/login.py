@@ -43,7 +43,9 @@ def bare_app():
 
 
 def login_once(app):
-    """What a browser does: fetch the form (session + CSRF token), post the credentials."""
+    """What a browser does: fetch the form (session + CSRF token), post the credentials.
+    As `city`: the administrators' logins take a one-time code as well, each usable once,
+    so they cannot be repeated many times a second."""
     form = call(app, "/login")
     cookie = "; ".join(c.split(";", 1)[0] for c in form.headers.getall("Set-Cookie"))
     token = CSRF_INPUT.search(form.text).group(1)
@@ -52,7 +54,7 @@ def login_once(app):
         "/login",
         cookie,
         method="POST",
-        POST={"csrf_token": token, "login": "admin", "password": DEMO_PASSWORD, "next": ""},
+        POST={"csrf_token": token, "login": "city", "password": DEMO_PASSWORD, "next": ""},
     )
     assert res.status_int == 303, res.status
 

@@ -20,6 +20,7 @@ def make_config(settings: dict) -> Configurator:
     config.include(".models")
     config.include(".crossstore")
     config.include(".security")
+    config.include(".services.accounts")
     config.include(".i18n")
     config.include(".routes")
     config.include(".request_body")

@@ -15,7 +15,7 @@ from portal import crossstore, models
 log = logging.getLogger(__name__)
 
 # Keys that must never reach the audit log, whatever a caller passes.
-_FORBIDDEN_KEYS = {"password", "new_password", "token", "csrf_token", "secret"}
+_FORBIDDEN_KEYS = {"password", "new_password", "token", "csrf_token", "secret", "otp"}
 
 
 def _values(request, event, outcome, target, unit, detail, path=None) -> dict:

@@ -6,9 +6,13 @@ import datetime as dt
 import os
 
 from portal.resources import OrgUnit
+from portal.services import two_factor
 from portal.services.accounts import create_account, grant_role
 
 DEMO_PASSWORD = "Demo@Portal2026"  # noqa: S105 - documented demo credential
+# The demo administrators' second factor: documented, so demo-only (README.md). A real
+# administrator enrols with a secret of their own on the two-factor page.
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"  # noqa: S105 - documented demo credential
 DIVISIONS_CSV = os.path.join(os.path.dirname(__file__), "data", "beijing_divisions.csv")
 
 # Synthetic street names used to build centre and station names.
@@ -90,6 +94,8 @@ def load_demo_accounts(site) -> None:
     for login, name, org, role in DEMO_ACCOUNTS:
         account = create_account(site, login, name, org, DEMO_PASSWORD)
         grant_role(account, role, site.unit_by_code(org))
+        if two_factor.required(account):
+            two_factor.enrol(account, DEMO_TOTP_SECRET)
 
 
 def load_demo(site) -> bool:

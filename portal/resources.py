@@ -182,6 +182,15 @@ class Account(Persistent):
 
     __name__ = None
     __parent__ = None
+    # Defaults for accounts stored before these existed (no evolve step needed).
+    password_changed: dt.datetime | None = None  # None: since `created`
+    password_history: tuple = ()  # hashes of earlier passwords, newest first
+    # Two-factor login (portal.services.two_factor).
+    totp_secret: str | None = None
+    totp_pending: str | None = None
+    totp_last_step = 0
+    totp_enrolled: dt.datetime | None = None
+    recovery_codes: tuple = ()  # SHA-256 of the unused codes
 
     def __init__(self, login: str, name: str, org: str, password_hash: str):
         self.login = login

@@ -15,7 +15,14 @@ from portal.i18n import _
 from portal.schema_base import NOT_LISTED, CSRFSchema, LocalDate, Node
 from portal.schema_base import strip as _strip
 from portal.security import Permission, Role
-from portal.services.accounts import can_grant, password_problems, valid_login
+from portal.services.accounts import (
+    can_grant,
+    password_policy,
+    password_problems,
+    password_reused,
+    reused_message,
+    valid_login,
+)
 from portal.vocab import role_title
 
 TOO_LONG = _("too_long", default="At most ${max} characters.")
@@ -38,11 +45,14 @@ def password_widget():
     )
 
 
-def policy_validator(login: str):
-    """The password policy as a field validator; lists every problem at once."""
+def policy_validator(login: str, account=None, history: int = 0):
+    """The password policy as a field validator; lists every problem at once. With
+    `account`, a password among its last `history` ones is refused too."""
 
     def validate(node, value):
         problems = password_problems(value, login)
+        if not problems and account is not None and password_reused(account, value, history):
+            problems.append(reused_message(history))
         if problems:
             raise colander.Invalid(node, problems)
 
@@ -64,14 +74,19 @@ def new_password_node(name: str, title, validator=None):
     )
 
 
+def _history(kw) -> int:
+    return password_policy(kw["request"].registry).history
+
+
 @colander.deferred
 def deferred_reset_validator(node, kw):
-    return policy_validator(kw["account"].login)
+    return policy_validator(kw["account"].login, kw["account"], _history(kw))
 
 
 @colander.deferred
 def deferred_own_password_validator(node, kw):
-    return policy_validator(kw["request"].identity.login)
+    identity = kw["request"].identity
+    return policy_validator(identity.login, identity.account, _history(kw))
 
 
 # -- add an account ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import tempfile
 # chameleon is imported).
 os.environ.setdefault("CHAMELEON_CACHE", tempfile.mkdtemp(prefix="chameleon-"))
 import shutil
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -266,11 +267,47 @@ def testapp(app_config):
 
 
 # -- helpers for tests -----------------------------------------------------------------
+# The demo administrators log in with a second factor (portal.demo.DEMO_TOTP_SECRET).
+DEMO_TOTP_SECRET = "JBSWY3DPEHPK3PXP"
+DEMO_TOTP_LOGINS = frozenset({"admin", "security", "auditor"})
+
+
+def otp_code(zodb=None, login_name=None, secret=DEMO_TOTP_SECRET) -> str:
+    """A code the portal accepts now. With the app's `zodb`, one after the last code
+    `login_name` used (codes are single-use): the next step's when this step's is spent,
+    waiting for the clock when that is spent too."""
+    import pyotp
+
+    step = int(time.time() // 30)
+    if zodb is not None:
+        conn = zodb.open()
+        try:
+            last = conn.root()["site"]["accounts"][login_name].totp_last_step
+        finally:
+            conn.close()
+        while last > step:  # the next step's code is spent too (3 logins in 30 s)
+            time.sleep(0.5)
+            step = int(time.time() // 30)
+        step = max(step, last + 1)
+
+    class DemoTOTP(pyotp.TOTP):
+        min_secret_length_bits = 80  # the demo secret's length (pyotp asks for 112)
+
+    return DemoTOTP(secret).at(step * 30)
+
+
 def login(testapp, login_name, password=DEMO_PASSWORD, status=303):
-    """Log in through the form; returns the response (a redirect when it worked)."""
+    """Log in through the form (and the code, when the login page asks for one: the demo
+    secret's); returns the response (a redirect when it worked)."""
     form = testapp.get("/login").forms[0]
     form["login"] = login_name
     form["password"] = password
+    res = form.submit(status="*")
+    if res.status_int != 303 or not res.location.split("?")[0].endswith("/login"):
+        assert status == "*" or res.status_int == status, res.status
+        return res
+    form = res.follow().forms["otp-step"]
+    form["otp"] = otp_code(testapp.app.registry.zodb, login_name)
     return form.submit(status=status)
 
 
@@ -280,10 +317,22 @@ def csrf_token(testapp) -> str:
     return page.html.find("input", {"name": "csrf_token"})["value"]
 
 
+def enrol(testapp, login_name, secret=DEMO_TOTP_SECRET) -> None:
+    """Give `login_name` a second factor (the demo secret), as if enrolled on its page."""
+    from portal.services import two_factor
+
+    tm = transaction.TransactionManager(explicit=True)
+    with tm:
+        conn = testapp.app.registry.zodb.open(transaction_manager=tm)
+        two_factor.enrol(conn.root()["site"]["accounts"][login_name], secret)
+    conn.close()
+
+
 def api_token(testapp, login_name, password=DEMO_PASSWORD) -> str:
-    res = testapp.post_json(
-        "/api/v1/tokens", {"login": login_name, "password": password}, status=201
-    )
+    body = {"login": login_name, "password": password}
+    if login_name in DEMO_TOTP_LOGINS:
+        body["otp"] = otp_code(testapp.app.registry.zodb, login_name)
+    res = testapp.post_json("/api/v1/tokens", body, status=201)
     return res.json["token"]
 
 

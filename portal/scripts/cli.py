@@ -120,6 +120,31 @@ def cmd_user_add(args):
     print(f"Created {args.login} with role {args.role} at {args.org}.")
 
 
+def cmd_two_factor_reset(args):
+    """The operator's way out when no security administrator can remove a second factor
+    (the only one lost their phone and recovery codes)."""
+    from portal import audit
+    from portal.services import two_factor
+    from portal.services.accounts import end_sessions
+
+    with _env(args.config) as env:
+        request = env["request"]
+        with request.tm:
+            account = request.root_site["accounts"].get(args.login)
+            if account is None:
+                raise CommandError(f"no account {args.login}")
+            two_factor.reset(account)
+            ended = end_sessions(request.dbsession, account.login)
+            audit.record(
+                request,
+                "account.two_factor.reset",
+                target=account.login,
+                unit=request.root_site.unit_by_code(account.org),
+                detail={"actor": "cli", "sessions_ended": ended},
+            )
+    print(f"Removed the second factor of {args.login}: they set it up again at their next login.")
+
+
 def _read_password(args) -> str:
     if sys.stdin.isatty():
         return getpass.getpass("Password: ")
@@ -397,6 +422,12 @@ def parser() -> argparse.ArgumentParser:
     user.add_argument("--role", required=True, choices=[role.value for role in Role])
     user.add_argument("--org", required=True, help="code of the unit the role is granted at")
     user.add_argument("--name", help="display name (default: the login)")
+    reset = command(
+        "two-factor-reset",
+        cmd_two_factor_reset,
+        "remove an account's second factor (it sets one up again at its next login)",
+    )
+    reset.add_argument("login")
     orgs = command("orgs-import", cmd_orgs_import, "import org units from CSV or XLSX")
     orgs.add_argument("file")
     form_import = command(

@@ -12,6 +12,7 @@ from portal import audit, models
 from portal.i18n import _
 from portal.resources import Account
 from portal.security import ROLE_UNIT_TYPES, Role
+from portal.services import two_factor
 
 MAX_FAILURES = 5
 LOCKOUT = dt.timedelta(minutes=15)
@@ -73,12 +74,19 @@ def valid_login(login: str) -> bool:
 @dataclass
 class LoginResult:
     account: Account | None
-    # "ok", "bad_credentials", "locked" — the UI shows one message for the last two
+    # "ok"; "otp_required" (the password is right, the account's second factor is missing:
+    # `account` is set); "bad_otp" (the second factor is wrong); "bad_credentials",
+    # "locked" (the UI shows one message for these two)
     status: str
+    # How the second factor was given when one was: "totp" or "recovery".
+    factor: str | None = None
 
 
-def authenticate(request, login: str, password: str) -> LoginResult:
-    """Check a login and password, counting failures and locking after MAX_FAILURES.
+def authenticate(request, login: str, password: str, otp: str | None = None) -> LoginResult:
+    """Check a login and password (and, for an account with two-factor login, `otp`),
+    counting failures and locking after MAX_FAILURES. A wrong code counts like a wrong
+    password; a missing one counts nothing (status "otp_required"), and does not clear the
+    failures either, so a known password cannot be used to reset the count between guesses.
 
     Failure counts and their audit rows are written after the request, independently of
     its transaction, so an aborted request cannot erase a failed attempt.
@@ -90,16 +98,7 @@ def authenticate(request, login: str, password: str) -> LoginResult:
 
     if throttle is not None and throttle.locked_until and throttle.locked_until > now:
         verify_password(_DUMMY_HASH, password)
-        audit.record(
-            request,
-            "login",
-            "failure",
-            target=login,
-            unit=_home(request, account),
-            detail={"actor": login, "reason": "locked"},
-            independent=True,
-        )
-        return LoginResult(None, "locked")
+        return _locked(request, login, account)
 
     if account is not None:
         ok = verify_password(account.password_hash, password) and account.active
@@ -107,13 +106,67 @@ def authenticate(request, login: str, password: str) -> LoginResult:
         verify_password(_DUMMY_HASH, password)
         ok = False
 
-    if ok:
-        if _hasher.check_needs_rehash(account.password_hash):
-            account.password_hash = hash_password(password)
-        if throttle is not None and (throttle.failures or throttle.locked_until):
-            audit.after_request(request, lambda s: _reset_throttle(s, login))
-        return LoginResult(account, "ok")
+    if not ok:
+        return _failed(request, login, account, throttle, now, "bad_credentials")
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    if two_factor.enrolled(account):
+        if not otp:
+            return LoginResult(account, "otp_required")
+        return _second_factor(request, login, account, throttle, now, otp)
+    _succeeded(request, login, throttle)
+    return LoginResult(account, "ok")
 
+
+def authenticate_second_factor(request, login: str, otp: str) -> LoginResult:
+    """The login page's second step: the code for `login`, whose password was right a
+    moment ago (the caller keeps that in the session). Counts and locks like a password."""
+    now = models.utcnow()
+    throttle = request.dbsession.get(models.LoginThrottle, login)
+    account = request.root_site["accounts"].get(login)
+    if throttle is not None and throttle.locked_until and throttle.locked_until > now:
+        return _locked(request, login, account)
+    if account is None or not account.active or not two_factor.enrolled(account):
+        return LoginResult(None, "bad_credentials")
+    return _second_factor(request, login, account, throttle, now, otp)
+
+
+def _second_factor(request, login, account, throttle, now, otp) -> LoginResult:
+    factor = two_factor.verify(account, otp)
+    if factor is None:
+        return _failed(request, login, account, throttle, now, "bad_otp")
+    _succeeded(request, login, throttle)
+    if factor == "recovery":
+        audit.record(
+            request,
+            "account.two_factor.recovery",
+            target=login,
+            unit=_home(request, account),
+            detail={"actor": login, "remaining": len(account.recovery_codes)},
+        )
+    return LoginResult(account, "ok", factor)
+
+
+def _succeeded(request, login, throttle) -> None:
+    if throttle is not None and (throttle.failures or throttle.locked_until):
+        audit.after_request(request, lambda s: _reset_throttle(s, login))
+
+
+def _locked(request, login, account) -> LoginResult:
+    audit.record(
+        request,
+        "login",
+        "failure",
+        target=login,
+        unit=_home(request, account),
+        detail={"actor": login, "reason": "locked"},
+        independent=True,
+    )
+    return LoginResult(None, "locked")
+
+
+def _failed(request, login, account, throttle, now, reason: str) -> LoginResult:
+    """Count a failed attempt (a wrong password or code), locking at MAX_FAILURES."""
     failures = (throttle.failures if throttle and not _expired_lock(throttle, now) else 0) + 1
     locked = failures >= MAX_FAILURES
     audit.after_request(request, lambda s: _count_failure(s, login, failures, locked, now))
@@ -123,7 +176,7 @@ def authenticate(request, login: str, password: str) -> LoginResult:
         "failure",
         target=login,
         unit=_home(request, account),
-        detail={"actor": login, "reason": "bad_credentials"},
+        detail={"actor": login, "reason": reason},
         independent=True,
     )
     if locked:
@@ -136,7 +189,7 @@ def authenticate(request, login: str, password: str) -> LoginResult:
             detail={"actor": login, "minutes": LOCKOUT.seconds // 60},
             independent=True,
         )
-    return LoginResult(None, "bad_credentials")
+    return LoginResult(None, reason)
 
 
 def _expired_lock(throttle, now) -> bool:
@@ -186,11 +239,57 @@ def create_account(site, login: str, name: str, org: str, password: str) -> Acco
     return account
 
 
-def set_password(account: Account, password: str) -> None:
+@dataclass(frozen=True)
+class PasswordPolicy:
+    """How long a password lasts (0: for ever) and how many of the last passwords (the
+    current one included) a new one must differ from (0 or 1: only the current one)."""
+
+    max_age_days: int = 90
+    history: int = 5
+
+
+def password_policy(registry) -> PasswordPolicy:
+    return getattr(registry, "password_policy", None) or PasswordPolicy()
+
+
+def password_expired(account: Account, policy: PasswordPolicy, now=None) -> bool:
+    """Whether the password is older than the policy allows; its age counts from the last
+    change, or from the account's creation."""
+    if policy.max_age_days <= 0:
+        return False
+    changed = account.password_changed or account.created
+    now = now or dt.datetime.now(dt.UTC)
+    return now - changed >= dt.timedelta(days=policy.max_age_days)
+
+
+def password_reused(account: Account, password: str, history: int) -> bool:
+    """Whether `password` is the current password or one of the `history - 1` before it."""
+    earlier = (account.password_hash, *account.password_history)[: max(history, 1)]
+    return any(verify_password(h, password) for h in earlier)
+
+
+def reused_message(history: int):
+    return _(
+        "password_reused",
+        default="This password was used recently: choose one that differs from the last "
+        "${n} passwords of this account.",
+        mapping={"n": max(history, 1)},
+    )
+
+
+def set_password(account: Account, password: str, history: int = PasswordPolicy.history) -> None:
+    """Set a new password (checked against the policy and the last `history` passwords);
+    raises ValueError with a translation string. Its age starts now."""
     problems = password_problems(password, account.login)
     if problems:
         raise ValueError(problems[0])
+    if password_reused(account, password, history):
+        raise ValueError(reused_message(history))
+    account.password_history = (account.password_hash, *account.password_history)[
+        : max(history - 1, 0)
+    ]
     account.password_hash = hash_password(password)
+    account.password_changed = dt.datetime.now(dt.UTC)
 
 
 def can_grant(role: str, unit) -> bool:
@@ -256,3 +355,14 @@ def unlock(dbsession, login: str):
     if row is not None:
         dbsession.delete(row)
     return row
+
+
+def includeme(config):
+    """The password policy from the settings (portal.password_max_age_days,
+    portal.password_history)."""
+    settings = config.get_settings()
+    default = PasswordPolicy()
+    config.registry.password_policy = PasswordPolicy(
+        max_age_days=int(settings.get("portal.password_max_age_days", default.max_age_days)),
+        history=int(settings.get("portal.password_history", default.history)),
+    )

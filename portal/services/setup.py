@@ -62,7 +62,11 @@ def populate(site, demo: bool = False) -> list[str]:
             f"(their shipped files are newer): {', '.join(shipped.kept)}."
         )
     if demo and load_demo(site):
-        done.append("Loaded the demo tree and demo accounts (password Demo@Portal2026).")
+        done.append(
+            "Loaded the demo tree and demo accounts (password Demo@Portal2026; admin, "
+            "security and auditor log in with a second factor, the demo-only TOTP secret "
+            "JBSWY3DPEHPK3PXP)."
+        )
     return done
 
 

@@ -27,6 +27,7 @@ from portal.schemas_accounts import (
     parse_query,
 )
 from portal.security import Permission
+from portal.services import two_factor
 from portal.services.accounts import (
     authenticate,
     create_account,
@@ -34,6 +35,8 @@ from portal.services.accounts import (
     grant_role,
     is_locked,
     lockouts,
+    password_expired,
+    password_policy,
     revoke_role,
     set_password,
     unlock,
@@ -234,6 +237,8 @@ def account_view(request):
         "is_self": account.login == request.identity.login,
         "can_edit": request.has_permission(Permission.ACCOUNT_EDIT, account),
         "can_grant": request.has_permission(Permission.ROLE_GRANT, account),
+        "two_factor": two_factor.enrolled(account),
+        "two_factor_required": two_factor.required(account),
         "list_url": list_url(request, account),
         "active_nav": "accounts",
     }
@@ -321,7 +326,7 @@ def account_reset_password(request):
     values, html = validate(form, request)
     if values is None:
         return form_page(request, html, title, back_url, intro=intro)
-    set_password(account, values["password"])
+    set_password(account, values["password"], password_policy(request.registry).history)
     ended = end_sessions(request.dbsession, account.login)
     audit.record(
         request,
@@ -460,14 +465,18 @@ def password_change(request):
         [button("change", _("change_password", default="Change password"))],
         formid="password-form",
     )
+    policy = password_policy(request.registry)
+    page = {"active_nav": "", "expired": password_expired(identity.account, policy)}
     if request.method != "POST":
-        return {"form": form.render(), "active_nav": ""}
+        return {**page, "form": form.render()}
     values, html = validate(form, request)
     if values is None:
-        return {"form": html, "active_nav": ""}
+        return {**page, "form": html}
     account = identity.account
-    # Checked like a login, so a borrowed session cannot guess the password unthrottled.
-    if authenticate(request, identity.login, values["old_password"]).status != "ok":
+    # Checked like a login, so a borrowed session cannot guess the password unthrottled
+    # (the second factor is not asked for: the session has given it).
+    checked = authenticate(request, identity.login, values["old_password"])
+    if checked.status not in ("ok", "otp_required"):
         audit.record(
             request,
             "account.password",
@@ -481,8 +490,8 @@ def password_change(request):
             "current_password_wrong", default="This is not your current password."
         )
         form.widget.handle_error(form, error)
-        return {"form": form.render(), "active_nav": ""}
-    set_password(account, values["new_password"])
+        return {**page, "form": form.render()}
+    set_password(account, values["new_password"], policy.history)
     ended = end_sessions(request.dbsession, identity.login)
     audit.record(
         request,

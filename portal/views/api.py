@@ -11,6 +11,12 @@ from pyramid.view import view_config
 from portal import audit
 from portal.security import Permission, bearer_token, hash_token, issue_api_token
 from portal.services.accounts import authenticate
+from portal.views.auth import (
+    AccountActionRequired,
+    action_required,
+    record_login,
+    required_action,
+)
 
 TOKEN_LIFETIME = dt.timedelta(hours=12)
 OPENAPI_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi.json")
@@ -43,22 +49,25 @@ def create_token(request):
         body is None
         or not isinstance(body.get("login"), str)
         or not isinstance(body.get("password"), str)
+        or not isinstance(body.get("otp", ""), str)
     ):
-        return json_error(request, 400, 'expected JSON {"login": ..., "password": ...}')
-    result = authenticate(request, body["login"], body["password"])
+        return json_error(
+            request, 400, 'expected JSON {"login": ..., "password": ..., "otp": ... (optional)}'
+        )
+    result = authenticate(request, body["login"], body["password"], body.get("otp"))
+    if result.status in ("otp_required", "bad_otp"):
+        return json_error(
+            request, 401, "this account needs its current one-time code in otp", otp_required=True
+        )
     if result.status != "ok":
         # One answer for wrong password, unknown login and lockout.
         return json_error(request, 401, "wrong login or password, or the account is locked")
-    account = result.account
-    token = issue_api_token(request, account.login, TOKEN_LIFETIME)
-    audit.record(
-        request,
-        "login",
-        "success",
-        target=account.login,
-        unit=request.root_site.unit_by_code(account.org),
-        detail={"actor": account.login, "via": "token"},
-    )
+    action = required_action(request, result.account)
+    if action is not None:
+        # The password was right, but the account must act on the pages first.
+        return action_required(AccountActionRequired(action), request)
+    token = issue_api_token(request, result.account.login, TOKEN_LIFETIME)
+    record_login(request, result, "token")
     request.response.status_int = 201
     return {"token": token, "expires_in": int(TOKEN_LIFETIME.total_seconds())}
 

@@ -10,7 +10,7 @@ import time
 import pytest
 import waitress
 
-from tests.conftest import need
+from tests.conftest import DEMO_PASSWORD, DEMO_TOTP_LOGINS, need, otp_code
 
 CHROMIUM = os.environ.get("PORTAL_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 # Headless as root in a container, and quiet: this machine's network is closed, and
@@ -71,7 +71,7 @@ def live_server(app_config):
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, app_config):
     """A fresh browser profile (no cookies) on a desktop-sized window, closed before the
     server stops; failed requests and page errors are collected for the test to check."""
     context = browser.new_context(
@@ -79,6 +79,7 @@ def page(browser, live_server):
     )
     context.set_default_timeout(10_000)
     page = context.new_page()
+    page.portal_zodb = app_config.registry.zodb  # for log_in's one-time codes
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
     page.on(
@@ -120,3 +121,17 @@ def person(app_config):
 
     app = webtest.TestApp(app_config.make_wsgi_app(), extra_environ={"REMOTE_ADDR": "127.0.0.1"})
     return register_person(app)
+
+
+def log_in(page, who, password=DEMO_PASSWORD, wait=True):
+    """Log in on the login page, giving a demo administrator's one-time code on the second
+    step; with `wait`, until the page after the login has loaded."""
+    page.goto("/login")
+    page.locator("#login").fill(who)
+    page.locator("#password").fill(password)
+    page.locator("main form button[type=submit]").click()
+    if who in DEMO_TOTP_LOGINS:
+        page.locator("#otp").fill(otp_code(page.portal_zodb, who))
+        page.locator("main form button[type=submit]").click()
+    if wait:
+        page.wait_for_url(lambda url: "/login" not in url)

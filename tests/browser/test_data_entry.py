@@ -7,8 +7,7 @@ import os
 
 import pytest
 
-from tests.browser.conftest import wait_until
-from tests.conftest import DEMO_PASSWORD
+from tests.browser.conftest import log_in, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -16,11 +15,7 @@ CENTRE = "/110000/110101/110101001/"
 
 
 def login(page, name="staff"):
-    page.goto("/login")
-    page.fill("input[name='login']", name)
-    page.fill("input[name='password']", DEMO_PASSWORD)
-    page.click("button[type='submit']")
-    page.wait_for_url("**/")
+    log_in(page, name)
 
 
 def control(page, name, value=None):

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tests.conftest import BACKEND, DEMO_PASSWORD
+from tests.browser.conftest import log_in
+from tests.conftest import BACKEND
 
 pytestmark = pytest.mark.browser
 
@@ -14,10 +15,7 @@ pytestmark = pytest.mark.browser
 def test_an_expression_is_flagged_as_it_is_typed(page, output_dir):
     from playwright.sync_api import expect
 
-    page.goto("/login")
-    page.locator("#login").fill("admin")
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
+    log_in(page, "admin")
     page.locator('[data-nav="forms"]').click()
     expect(page.locator("#forms tr[data-form]").first).to_be_visible()
 
@@ -59,14 +57,6 @@ def test_an_expression_is_flagged_as_it_is_typed(page, output_dir):
     assert page.problems == [], "requests failed or scripts broke on the way"
 
 
-def log_in(page, who="admin"):
-    page.goto("/login")
-    page.locator("#login").fill(who)
-    page.locator("#password").fill(DEMO_PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(re.compile(r".*/(?!login).*"))
-
-
 def order(page):
     return page.locator("#fields tr[data-field]").evaluate_all(
         "rows => rows.map(r => r.dataset.field + ':' + r.dataset.parent)"
@@ -91,7 +81,7 @@ def add(page, form_url, name, field_type, label, parent=None, **values):
 def test_the_admin_drags_fields_sets_defaults_and_previews_them(page, output_dir):
     from playwright.sync_api import expect
 
-    log_in(page)
+    log_in(page, "admin")
     page.goto("/forms/new")
     page.locator('input[name="name"]').fill("dnd_check")
     page.locator('input[name="title_zh"]').fill("拖放检查")

@@ -13,6 +13,7 @@ from tests.conftest import (
     audit_rows,
     bearer,
     csrf_token,
+    enrol,
     login,
     sql,
 )
@@ -189,6 +190,7 @@ def test_district_admin_sees_only_accounts_homed_in_the_district(testapp):
     login(testapp, "security")
     grant(testapp, "dongcheng", "sysadmin", "110101")
     testapp.reset()
+    enrol(testapp, "dongcheng")  # administrators log in with a second factor
     login(testapp, "dongcheng")
     page = testapp.get("/110000/110101/accounts")
     assert listed_logins(page) == {"dongcheng", "centre", "staff", "station", "hospital"}
@@ -314,6 +316,7 @@ def test_grant_needs_the_grant_permission_at_the_target_unit(testapp):
     login(testapp, "security")
     grant(testapp, "dongcheng", "secadmin", "110101")
     testapp.reset()
+    enrol(testapp, "dongcheng")
     login(testapp, "dongcheng")  # a security admin for 东城区 only
     res = grant(testapp, "staff", "station_staff", "110102001001", status=200)
     assert len(field_errors(res, "org")) == 1

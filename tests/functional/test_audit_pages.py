@@ -7,7 +7,7 @@ import io
 from sqlalchemy import select
 
 from portal import models
-from tests.conftest import login
+from tests.conftest import enrol, login
 
 
 def sql(testapp):
@@ -89,6 +89,7 @@ def test_a_district_audit_admin_sees_only_the_district(testapp):
     login(testapp, "security")
     grant(testapp, "staff", "auditor", "110101")
     testapp.reset()
+    enrol(testapp, "staff")  # administrators log in with a second factor
     login(testapp, "xicheng", "Wrong-password-1", status=200)  # 110102
     login(testapp, "ghost", "Wrong-password-1", status=200)  # no unit
     login(testapp, "station")  # 110101001001, below 东城区

@@ -112,6 +112,23 @@ def test_init_demo_then_user_add(ini, tmp_path, monkeypatch, capsys):
         assert account.name == "李明" and list(account.grants) == [("district_manager", "110105")]
         assert site.unit_by_code("110105").local_roles["li"] == {"district_manager"}
         assert site["accounts"]["admin"].grants[0] == ("sysadmin", "110000")
+        # The demo administrators have the demo-only second factor; the others none.
+        secrets = {login: a.totp_secret for login, a in site["accounts"].items()}
+        assert {login for login, secret in secrets.items() if secret} == {
+            "admin",
+            "security",
+            "auditor",
+        }
+        assert secrets["admin"] == "JBSWY3DPEHPK3PXP"
+    finally:
+        cleanup()
+    # The operator removes a second factor when no security administrator can.
+    assert cli.main(["two-factor-reset", ini, "security"]) == 0
+    assert cli.main(["two-factor-reset", ini, "nobody"]) == 1
+    site, cleanup = site_of(ini, tmp_path)
+    try:
+        assert site["accounts"]["security"].totp_secret is None
+        assert site["accounts"]["admin"].totp_secret == "JBSWY3DPEHPK3PXP"
     finally:
         cleanup()
 

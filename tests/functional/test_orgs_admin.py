@@ -365,7 +365,9 @@ def district_admin(settings):
     import transaction
 
     from portal import make_config
+    from portal.services import two_factor
     from portal.services.accounts import create_account, grant_role
+    from tests.conftest import DEMO_TOTP_SECRET
 
     config = make_config(settings)
     tm = transaction.TransactionManager(explicit=True)
@@ -377,6 +379,8 @@ def district_admin(settings):
                 site, "dcadmin", "东城系统管理员", "110101", "Dongcheng-Admin-2026"
             )
             grant_role(account, "sysadmin", site.unit_by_code("110101"))
+            # Administrators log in with a second factor (tests.conftest.login gives it).
+            two_factor.enrol(account, DEMO_TOTP_SECRET)
         conn.close()
     finally:
         config.registry.zodb.close()

@@ -52,7 +52,7 @@ class Request(testing.DummyRequest):
 def make_request(site, login="admin", allowed=lambda permission, unit: True, **params):
     request = Request(params=params)
     request.root_site = site
-    request.identity = SimpleNamespace(login=login)
+    request.identity = SimpleNamespace(login=login, account=site["accounts"].get(login))
     request.has_permission = lambda permission, context=None: allowed(permission, context)
     return request
 
@@ -167,6 +167,15 @@ def test_change_needs_a_new_password_that_differs(config, site):
         "new_password"
     }  # holds the login
     assert set(errors(schema, {"new_password": GOOD})) == {"old_password"}
+
+
+def test_a_recent_password_is_refused_at_the_field(config, site):
+    from portal.demo import DEMO_PASSWORD
+
+    schema = PasswordChangeSchema().bind(request=make_request(site, login="station"), context=None)
+    found = errors(schema, {"old_password": "x", "new_password": DEMO_PASSWORD})
+    assert set(found) == {"new_password"}  # the current password: acceptable otherwise
+    assert "${n}" not in found["new_password"] and "5" in found["new_password"]
 
 
 # -- roles -------------------------------------------------------------------------------
