@@ -229,17 +229,13 @@ def _before_commit(request, watcher: _Watcher) -> None:
         markers = zodb.root()[MARKERS] = OOBTree()
     markers[cid] = {
         "at": utcnow(),
-        "audit": [_plain(values) for values in watcher.audit],
+        "audit": [dict(values) for values in watcher.audit],
         "notes": list(watcher.notes),
     }
     connection = session.connection()
     connection.info[_CID] = cid
     session.execute(insert(CommitLog), {"cid": cid, "at": utcnow()})
     failpoints.reached("before-vote")
-
-
-def _plain(values: dict) -> dict:
-    return {key: value for key, value in values.items() if key != "ts"} | {"ts": values.get("ts")}
 
 
 # -- recovery ----------------------------------------------------------------------------
@@ -273,15 +269,17 @@ def _markers(request) -> dict[str, dict]:
         return dict(markers.items()) if markers is not None else {}
 
 
+# The portal's prepared transactions in this database, with when each was prepared.
+_IN_DOUBT = text(
+    "SELECT gid, prepared AT TIME ZONE 'UTC' FROM pg_prepared_xacts"
+    " WHERE database = current_database() AND gid LIKE 'portal:%'"
+)
+
+
 def _resolve_prepared(request, now, done) -> None:
     engine = request.registry.sql_engine
     with engine.connect() as connection:
-        rows = connection.execute(
-            text(
-                "SELECT gid, prepared AT TIME ZONE 'UTC' FROM pg_prepared_xacts"
-                " WHERE database = current_database() AND gid LIKE 'portal:%'"
-            )
-        ).all()
+        rows = connection.execute(_IN_DOUBT).all()
     if not rows:
         return
     markers = _markers(request)
@@ -295,16 +293,21 @@ def _resolve_prepared(request, now, done) -> None:
         log.warning("cross-store recovery: %s PREPARED %s", verb, gid)
 
 
+def _logged(engine, cids) -> set[str]:
+    """Which of the transactions `cids` have their commit_log row (SQL's part landed)."""
+    if not cids:
+        return set()
+    with engine.connect() as connection:
+        return set(
+            connection.execute(select(CommitLog.cid).where(CommitLog.cid.in_(list(cids)))).scalars()
+        )
+
+
 def _replay_lost(request, now, done) -> None:
     markers = _markers(request)
     if not markers:
         return
-    with request.registry.sql_engine.connect() as connection:
-        logged = set(
-            connection.execute(
-                select(CommitLog.cid).where(CommitLog.cid.in_(list(markers)))
-            ).scalars()
-        )
+    logged = _logged(request.registry.sql_engine, markers)
     lost = {
         cid: marker
         for cid, marker in markers.items()
@@ -357,32 +360,19 @@ def prune(request, now: dt.datetime | None = None) -> int:
     return removed
 
 
-def pending(request, now: dt.datetime | None = None) -> dict[str, Any]:
+def pending(request) -> dict[str, Any]:
     """What recovery would do now: markers without commit_log rows, and (PostgreSQL)
     prepared transactions left in doubt; for `portal check`."""
-    now = now or utcnow()
+    engine = request.registry.sql_engine
     markers = _markers(request)
-    with request.registry.sql_engine.connect() as connection:
-        logged = (
-            set(
-                connection.execute(
-                    select(CommitLog.cid).where(CommitLog.cid.in_(list(markers)))
-                ).scalars()
-            )
-            if markers
-            else set()
-        )
-        in_doubt = []
-        if connection.dialect.name == "postgresql":
-            in_doubt = list(
-                connection.execute(
-                    text(
-                        "SELECT gid FROM pg_prepared_xacts"
-                        " WHERE database = current_database() AND gid LIKE 'portal:%'"
-                    )
-                ).scalars()
-            )
-    return {"lost": sorted(set(markers) - logged), "in_doubt": sorted(in_doubt)}
+    in_doubt: list[str] = []
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            in_doubt = [gid for gid, _at in connection.execute(_IN_DOUBT)]
+    return {
+        "lost": sorted(set(markers) - _logged(engine, markers)),
+        "in_doubt": sorted(in_doubt),
+    }
 
 
 def _recover_on_start(event) -> None:

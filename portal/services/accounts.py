@@ -152,24 +152,8 @@ def _succeeded(request, login, throttle) -> None:
         audit.after_request(request, lambda s: _reset_throttle(s, login))
 
 
-def _locked(request, login, account) -> LoginResult:
-    audit.record(
-        request,
-        "login",
-        "failure",
-        target=login,
-        unit=_home(request, account),
-        detail={"actor": login, "reason": "locked"},
-        independent=True,
-    )
-    return LoginResult(None, "locked")
-
-
-def _failed(request, login, account, throttle, now, reason: str) -> LoginResult:
-    """Count a failed attempt (a wrong password or code), locking at MAX_FAILURES."""
-    failures = (throttle.failures if throttle and not _expired_lock(throttle, now) else 0) + 1
-    locked = failures >= MAX_FAILURES
-    audit.after_request(request, lambda s: _count_failure(s, login, failures, locked, now))
+def _audit_failure(request, login, account, reason: str) -> None:
+    """A failed login's audit row, kept even though the request aborts."""
     audit.record(
         request,
         "login",
@@ -179,6 +163,19 @@ def _failed(request, login, account, throttle, now, reason: str) -> LoginResult:
         detail={"actor": login, "reason": reason},
         independent=True,
     )
+
+
+def _locked(request, login, account) -> LoginResult:
+    _audit_failure(request, login, account, "locked")
+    return LoginResult(None, "locked")
+
+
+def _failed(request, login, account, throttle, now, reason: str) -> LoginResult:
+    """Count a failed attempt (a wrong password or code), locking at MAX_FAILURES."""
+    failures = (throttle.failures if throttle and not _expired_lock(throttle, now) else 0) + 1
+    locked = failures >= MAX_FAILURES
+    audit.after_request(request, lambda s: _count_failure(s, login, failures, locked, now))
+    _audit_failure(request, login, account, reason)
     if locked:
         audit.record(
             request,

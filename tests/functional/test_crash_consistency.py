@@ -25,6 +25,7 @@ from contextlib import contextmanager
 import pytest
 import transaction
 import webtest
+import zope.sqlalchemy
 from sqlalchemy import select
 
 from portal import failpoints, make_config
@@ -325,3 +326,38 @@ def test_the_portal_serves_again_after_a_crash_between_the_stores(portal, settin
     res = client.get(f"/api/v1/submissions/{acked['record']}", headers=staff, status=200)
     assert res.json["org"] == CENTRE
     transaction.abort()
+
+
+def test_portal_check_finds_and_repairs_what_an_old_crash_left_behind(settings, tmp_path, capsys):
+    """What the issue found after a crash before this fix: SQL (the centre's unit_paths row)
+    in the other district while ZODB kept the centre where it was. `portal check` names it
+    and exits 1; `--repair` moves SQL back to the tree, with an audit row; the check then
+    passes."""
+    from sqlalchemy import update
+
+    from portal.scripts import cli
+
+    ini = write_ini(tmp_path / "portal.ini", settings)
+    wrong = f"/110000/{NEW_DISTRICT}/{CENTRE}/"
+    with cli._env(ini) as env:
+        request = env["request"]
+        with request.tm:
+            session = request.dbsession
+            session.execute(update(UnitPath).where(UnitPath.code == CENTRE).values(path=wrong))
+            zope.sqlalchemy.mark_changed(session, transaction_manager=request.tm)
+    capsys.readouterr()
+    assert cli.main(["check", ini, "--no-aggregates"]) == 1
+    found = capsys.readouterr()
+    assert "unit_paths filed under another path" in found.out
+    assert cli.main(["check", ini, "--repair", "--no-aggregates"]) == 0
+    assert "repaired: unit_paths 1" in capsys.readouterr().out
+    assert cli.main(["check", ini]) == 0
+    assert "ZODB and SQL agree." in capsys.readouterr().out
+    with cli._env(ini) as env:
+        request = env["request"]
+        with request.tm:
+            session = request.dbsession
+            assert session.get(UnitPath, CENTRE).path == OLD_PATH
+            assert session.scalars(
+                select(AuditEvent.detail).where(AuditEvent.event == "check.repair")
+            ).all()
